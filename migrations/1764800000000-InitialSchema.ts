@@ -1,4 +1,10 @@
-import { MigrationInterface, QueryRunner, Table, TableColumnOptions, TableForeignKey } from 'typeorm';
+import {
+  MigrationInterface,
+  QueryRunner,
+  Table,
+  TableColumnOptions,
+  TableForeignKey,
+} from 'typeorm';
 
 // Written with TypeORM's Table API so the same file builds the schema on SQLite and on
 // MySQL/MariaDB. Times are datetime(3) in UTC with no database defaults: the application
@@ -30,7 +36,7 @@ const text = (name: string, length: number, nullable = false): TableColumnOption
 const bool = (name: string): TableColumnOptions => ({ name, type: 'boolean', isNullable: false });
 const hash = (name: string): TableColumnOptions => ({
   name,
-  type: 'char',
+  type: 'varchar',
   length: '64',
   isNullable: false,
 });
@@ -214,9 +220,7 @@ export class InitialSchema1764800000000 implements MigrationInterface {
       new Table({
         name: 'deadline_reminders',
         columns: [id, int('user_id'), time('deadline'), text('kind', 16), time('created_at')],
-        uniques: [
-          { name: 'UQ_deadline_reminders', columnNames: ['user_id', 'deadline', 'kind'] },
-        ],
+        uniques: [{ name: 'UQ_deadline_reminders', columnNames: ['user_id', 'deadline', 'kind'] }],
         foreignKeys: [cascadeTo('users', 'user_id')],
       }),
     );
@@ -244,7 +248,11 @@ export class InitialSchema1764800000000 implements MigrationInterface {
     await queryRunner.createTable(
       new Table({
         name: 'job_leases',
-        columns: [{ ...text('name', 64), isPrimary: true }, text('holder', 64, true), time('expires_at')],
+        columns: [
+          { ...text('name', 64), isPrimary: true },
+          text('holder', 64, true),
+          time('expires_at'),
+        ],
       }),
     );
   }

@@ -1,47 +1,66 @@
-import { HttpStatus } from '@nestjs/common';
+import { ApiException, ErrorKind } from './api.exception';
 
-import { ApiException } from './api.exception';
-
-export enum CommonErrorCode {
-  ValidationFailed = 'validation_failed',
-  Unauthenticated = 'unauthenticated',
-  Forbidden = 'forbidden',
-  NotFound = 'not_found',
-  PayloadTooLarge = 'payload_too_large',
-  UnsupportedMediaType = 'unsupported_media_type',
-  CsrfHeaderMissing = 'csrf_header_missing',
-  TooManyRequests = 'too_many_attempts',
-  ServerBusy = 'server_busy',
-  DatabaseUnavailable = 'database_unavailable',
-  MethodNotAllowed = 'method_not_allowed',
-  InternalError = 'internal_error',
-}
+export const COMMON_ERRORS = {
+  validationFailed: { status: 400, code: 'validation_failed' },
+  unauthenticated: { status: 401, code: 'unauthenticated' },
+  forbidden: { status: 403, code: 'forbidden' },
+  wrongChannel: { status: 403, code: 'wrong_channel' },
+  csrfHeaderMissing: { status: 403, code: 'csrf_header_missing' },
+  notFound: { status: 404, code: 'not_found' },
+  methodNotAllowed: { status: 405, code: 'method_not_allowed' },
+  payloadTooLarge: { status: 413, code: 'payload_too_large' },
+  unsupportedMediaType: { status: 415, code: 'unsupported_media_type' },
+  tooManyAttempts: { status: 429, code: 'too_many_attempts' },
+  internalError: { status: 500, code: 'internal_error' },
+  serverBusy: { status: 503, code: 'server_busy' },
+  databaseUnavailable: { status: 503, code: 'database_unavailable' },
+} as const satisfies Record<string, ErrorKind>;
 
 export class CommonException extends ApiException {
   static validation(message: string): CommonException {
-    return new CommonException(HttpStatus.BAD_REQUEST, CommonErrorCode.ValidationFailed, message);
+    return new CommonException(COMMON_ERRORS.validationFailed, message);
   }
 
   static unauthenticated(): CommonException {
-    return new CommonException(
-      HttpStatus.UNAUTHORIZED,
-      CommonErrorCode.Unauthenticated,
-      'A valid session is required',
-    );
+    return new CommonException(COMMON_ERRORS.unauthenticated, 'A valid session is required');
   }
 
   static forbidden(message = 'You may not do this'): CommonException {
-    return new CommonException(HttpStatus.FORBIDDEN, CommonErrorCode.Forbidden, message);
+    return new CommonException(COMMON_ERRORS.forbidden, message);
+  }
+
+  static wrongChannel(message: string): CommonException {
+    return new CommonException(COMMON_ERRORS.wrongChannel, message);
+  }
+
+  static csrfHeaderMissing(): CommonException {
+    return new CommonException(
+      COMMON_ERRORS.csrfHeaderMissing,
+      'A write authenticated by cookie needs the X-Requested-With header',
+    );
   }
 
   static notFound(what = 'Resource'): CommonException {
-    return new CommonException(HttpStatus.NOT_FOUND, CommonErrorCode.NotFound, `${what} not found`);
+    return new CommonException(COMMON_ERRORS.notFound, `${what} not found`);
+  }
+
+  static payloadTooLarge(): CommonException {
+    return new CommonException(
+      COMMON_ERRORS.payloadTooLarge,
+      'The request body is larger than 100 kB',
+    );
+  }
+
+  static unsupportedMediaType(): CommonException {
+    return new CommonException(
+      COMMON_ERRORS.unsupportedMediaType,
+      'Send the request body as UTF-8 application/json',
+    );
   }
 
   static serverBusy(retryAfterSeconds: number): CommonException {
     return new CommonException(
-      HttpStatus.SERVICE_UNAVAILABLE,
-      CommonErrorCode.ServerBusy,
+      COMMON_ERRORS.serverBusy,
       'The server is busy; try again shortly',
       retryAfterSeconds,
     );
@@ -49,8 +68,7 @@ export class CommonException extends ApiException {
 
   static databaseUnavailable(): CommonException {
     return new CommonException(
-      HttpStatus.SERVICE_UNAVAILABLE,
-      CommonErrorCode.DatabaseUnavailable,
+      COMMON_ERRORS.databaseUnavailable,
       'The database is unavailable; try again shortly',
       5,
     );

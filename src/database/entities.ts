@@ -1,6 +1,6 @@
 import { AuditEvent } from '../audit/audit-event.entity';
 import { PasswordFailure } from '../auth/password-failure.entity';
-import { Session } from '../auth/session.entity';
+import { Session } from '../sessions/session.entity';
 import { Client } from '../clients/client.entity';
 import { DeadlineReminder } from '../notifications/deadline-reminder.entity';
 import { MailOutbox } from '../notifications/mail-outbox.entity';

@@ -11,7 +11,7 @@ export class RecoveryCode {
   userId: number;
 
   /** SHA-256 (hex) of the normalised code: upper case, no hyphens. */
-  @Column({ name: 'code_hash', type: 'char', length: 64 })
+  @Column({ name: 'code_hash', type: 'varchar', length: 64 })
   codeHash: string;
 
   @DateTimeColumn('used_at', { nullable: true })

@@ -10,7 +10,7 @@ export class TrustedDevice {
   @Column({ name: 'user_id', type: 'int' })
   userId: number;
 
-  @Column({ name: 'token_hash', type: 'char', length: 64 })
+  @Column({ name: 'token_hash', type: 'varchar', length: 64 })
   tokenHash: string;
 
   @Column({ name: 'user_agent', type: 'varchar', length: 255, nullable: true })

@@ -25,10 +25,15 @@ export class TwoFactorCredential {
   pendingExpiresAt: Date | null;
 
   /** The highest time step accepted for this user; a step is accepted only above it. */
-  @Column({ name: 'last_used_step', type: 'bigint', nullable: true, transformer: {
-    to: (value: number | null) => value,
-    from: (value: string | number | null) => (value === null ? null : Number(value)),
-  } })
+  @Column({
+    name: 'last_used_step',
+    type: 'bigint',
+    nullable: true,
+    transformer: {
+      to: (value: number | null) => value,
+      from: (value: string | number | null) => (value === null ? null : Number(value)),
+    },
+  })
   lastUsedStep: number | null;
 
   @Column({ name: 'failed_attempts', type: 'int' })
@@ -39,4 +44,9 @@ export class TwoFactorCredential {
 
   @DateTimeColumn('updated_at')
   updatedAt: Date;
+}
+
+/** 2FA is active once a secret has been confirmed. */
+export function isCredentialActive(credential: TwoFactorCredential | null): boolean {
+  return Boolean(credential?.secretCiphertext && credential.activatedAt);
 }

@@ -17,7 +17,7 @@ export class Session {
   id: number;
 
   /** SHA-256 of the bearer token, hex. The token itself is never stored. */
-  @Column({ name: 'token_hash', type: 'char', length: 64 })
+  @Column({ name: 'token_hash', type: 'varchar', length: 64 })
   tokenHash: string;
 
   @Column({ name: 'user_id', type: 'int' })

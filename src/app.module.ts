@@ -1,0 +1,46 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+
+import { Environment } from '../config/environment';
+import { AdminModule } from './admin/admin.module';
+import { AuditModule } from './audit/audit.module';
+import { AuthModule } from './auth/auth.module';
+import { ClientsModule } from './clients/clients.module';
+import { Clock } from './common/clock';
+import { CoreModule } from './common/core.module';
+import { loggerOptions } from './common/logging';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { NotificationsModule } from './notifications/notifications.module';
+import { SessionsModule } from './sessions/sessions.module';
+import { TwoFactorModule } from './two-factor/two-factor.module';
+import { UsersModule } from './users/users.module';
+
+export interface AppOptions {
+  env: Environment;
+  /** Tests pass a clock they can move; the service runs on the system clock. */
+  clock?: Clock;
+}
+
+@Module({})
+export class AppModule {
+  static register({ env, clock }: AppOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        CoreModule.register(env, clock),
+        LoggerModule.forRoot(loggerOptions(env)),
+        DatabaseModule,
+        AuditModule,
+        ClientsModule,
+        UsersModule,
+        SessionsModule,
+        NotificationsModule,
+        TwoFactorModule,
+        AuthModule,
+        AdminModule,
+        HealthModule,
+      ],
+    };
+  }
+}

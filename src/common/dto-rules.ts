@@ -1,0 +1,54 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiProperty } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsEmail, IsString, Length, MaxLength, ValidateIf } from 'class-validator';
+
+import { normalizeEmail } from '../users/users.service';
+
+export const PASSWORD_MIN_LENGTH = 12;
+export const PASSWORD_MAX_LENGTH = 256;
+// Login takes what was set under any earlier rule, but bounds the work one request can ask.
+export const LOGIN_PASSWORD_MAX_LENGTH = 4096;
+
+/** An email, trimmed and lower-cased before it is checked. */
+export function IsNormalizedEmail(): PropertyDecorator {
+  return applyDecorators(
+    ApiProperty({ example: 'ada@example.com', maxLength: 254 }),
+    Transform(({ value }: { value: unknown }) =>
+      typeof value === 'string' ? normalizeEmail(value) : value,
+    ),
+    IsString({ message: '$property must be a string' }),
+    MaxLength(254, { message: '$property must be at most 254 characters' }),
+    IsEmail({}, { message: '$property must be an email address' }),
+  );
+}
+
+/** A password being set: 12 to 256 characters. */
+export function IsNewPassword(): PropertyDecorator {
+  return applyDecorators(
+    ApiProperty({ minLength: PASSWORD_MIN_LENGTH, maxLength: PASSWORD_MAX_LENGTH }),
+    IsString({ message: '$property must be a string' }),
+    Length(PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH, {
+      message: `$property must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters`,
+    }),
+  );
+}
+
+/** A password being checked: any non-empty string, whatever rule it was set under. */
+export function IsCurrentPassword(): PropertyDecorator {
+  return applyDecorators(
+    ApiProperty({ maxLength: LOGIN_PASSWORD_MAX_LENGTH }),
+    IsString({ message: '$property must be a string' }),
+    Length(1, LOGIN_PASSWORD_MAX_LENGTH, {
+      message: `$property must be 1 to ${LOGIN_PASSWORD_MAX_LENGTH} characters`,
+    }),
+  );
+}
+
+/**
+ * An optional field: it may be left out, but when present it must pass its rules. Unlike
+ * `@Optional()`, a JSON null is not taken for "absent" (it would reach the database).
+ */
+export function Optional(): PropertyDecorator {
+  return ValidateIf((_object: object, value: unknown) => value !== undefined);
+}

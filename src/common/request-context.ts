@@ -1,0 +1,42 @@
+import type { Request } from 'express';
+
+import type { Client } from '../clients/client.entity';
+import type { Session } from '../sessions/session.entity';
+import type { User } from '../users/user.entity';
+
+export type SessionStage = 'authenticated' | 'two-factor-required' | 'two-factor-setup-required';
+
+/** What the session guard learned about a backoffice caller, attached to the request. */
+export interface Principal {
+  session: Session;
+  user: User;
+  homeClient: Client;
+  activeClient: Client;
+  stage: SessionStage;
+  /** The user has confirmed 2FA. */
+  twoFactorActive: boolean;
+  /** The token came from the cookie (writes then need X-Requested-With). */
+  viaCookie: boolean;
+}
+
+/** A caller of the app channels: password only, scoped to one app. */
+export interface AppPrincipal {
+  session: Session;
+  user: User;
+}
+
+export interface AppRequest extends Request {
+  principal?: Principal;
+  appPrincipal?: AppPrincipal;
+}
+
+/** The client address: the socket's, or the proxy's forwarded one when TRUST_PROXY is set. */
+export function clientIp(request: Request): string | null {
+  return (request.ip ?? request.socket.remoteAddress ?? null)?.slice(0, 64) ?? null;
+}
+
+export function userAgent(request: Request): string | null {
+  const value = request.headers['user-agent'];
+
+  return typeof value === 'string' ? value.slice(0, 255) : null;
+}

@@ -1,0 +1,108 @@
+import { ArgumentMetadata, Injectable, ValidationError, ValidationPipe } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
+
+import { CommonException } from './common.exception';
+
+/** Flattens class-validator errors into "field: reason" lines, nested paths dotted. */
+export function describeValidationErrors(errors: ValidationError[], parent = ''): string[] {
+  return errors.flatMap((error) => {
+    const path = parent ? `${parent}.${error.property}` : error.property;
+    const own = Object.values(error.constraints ?? {}).map((text) =>
+      text.startsWith(error.property)
+        ? `${path}${text.slice(error.property.length)}`
+        : `${path}: ${text}`,
+    );
+
+    return [...own, ...describeValidationErrors(error.children ?? [], path)];
+  });
+}
+
+/**
+ * Validates bodies and queries against their DTOs: unknown fields are refused, a body must
+ * be a JSON object, and the message names each bad field.
+ */
+@Injectable()
+export class StrictValidationPipe extends ValidationPipe {
+  constructor() {
+    super({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      forbidUnknownValues: true,
+      transform: true,
+      stopAtFirstError: true,
+      validationError: { target: false, value: false },
+      exceptionFactory: (errors) =>
+        CommonException.validation(describeValidationErrors(errors).join('; ')),
+    });
+  }
+
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body' && metadata.metatype && metadata.metatype !== Object) {
+      if (value === undefined || value === null) {
+        value = {};
+      }
+      if (typeof value !== 'object' || Array.isArray(value)) {
+        throw CommonException.validation('body: must be a JSON object');
+      }
+      const own = Object.keys(value as object);
+      if (own.includes('__proto__') || own.includes('constructor') || own.includes('prototype')) {
+        throw CommonException.validation(
+          `body: property ${own.find(isForbiddenKey)} is not allowed`,
+        );
+      }
+    }
+
+    return super.transform(value, metadata);
+  }
+}
+
+function isForbiddenKey(key: string): boolean {
+  return key === '__proto__' || key === 'constructor' || key === 'prototype';
+}
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** A write that carries a body must carry JSON: anything else is 415 before parsing. */
+export function requireJsonBodies(request: Request, _response: Response, next: NextFunction): void {
+  const hasBody =
+    request.headers['transfer-encoding'] !== undefined ||
+    Number(request.headers['content-length'] ?? 0) > 0 ||
+    request.headers['content-type'] !== undefined;
+  if (WRITE_METHODS.has(request.method) && hasBody && !request.is('application/json')) {
+    next(CommonException.unsupportedMediaType());
+
+    return;
+  }
+  next();
+}
+
+/**
+ * Express error middleware right after the JSON parser: its errors become our codes before
+ * Nest sees them (Nest would turn a syntax error into a bare 400 with the parser's text).
+ */
+export function mapBodyParserErrors(
+  error: unknown,
+  _request: Request,
+  _response: Response,
+  next: NextFunction,
+): void {
+  const type = (error as { type?: unknown } | null)?.type;
+  switch (type) {
+    case 'entity.too.large':
+      next(CommonException.payloadTooLarge());
+      break;
+    case 'entity.parse.failed':
+      next(CommonException.validation('body: malformed JSON'));
+      break;
+    case 'charset.unsupported':
+    case 'encoding.unsupported':
+      next(CommonException.unsupportedMediaType());
+      break;
+    default:
+      next(
+        typeof type === 'string'
+          ? CommonException.validation('body: the request body could not be read')
+          : error,
+      );
+  }
+}

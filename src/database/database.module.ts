@@ -1,0 +1,50 @@
+import { Global, Logger, Module, OnModuleInit } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+
+import { dataSourceOptions } from '../../config/data-source';
+import { Environment } from '../../config/environment';
+import { DatabaseLock } from './database-lock';
+import { ENTITIES } from './entities';
+import { JobLeaseService } from './job-lease.service';
+import { TransactionRunner } from './transaction-runner';
+
+export const MIGRATION_LOCK = 'backoffice:migrations';
+
+@Global()
+@Module({
+  imports: [
+    TypeOrmModule.forRootAsync({
+      inject: [Environment],
+      useFactory: (env: Environment) => ({
+        ...dataSourceOptions(env),
+        migrationsRun: false,
+        // A database that is not there at start fails the start quickly and clearly; once
+        // running, the pool reconnects by itself.
+        retryAttempts: 2,
+        retryDelay: 1000,
+      }),
+    }),
+    TypeOrmModule.forFeature(ENTITIES),
+  ],
+  providers: [TransactionRunner, DatabaseLock, JobLeaseService],
+  exports: [TypeOrmModule, TransactionRunner, DatabaseLock, JobLeaseService],
+})
+export class DatabaseModule implements OnModuleInit {
+  private readonly logger = new Logger(DatabaseModule.name);
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly lock: DatabaseLock,
+  ) {}
+
+  // Migrations run at start under a lock, so instances starting together apply them once.
+  async onModuleInit(): Promise<void> {
+    const applied = await this.lock.withLock(MIGRATION_LOCK, () =>
+      this.dataSource.runMigrations({ transaction: 'each' }),
+    );
+    if (applied.length > 0) {
+      this.logger.log(`Applied migrations: ${applied.map((m) => m.name).join(', ')}`);
+    }
+  }
+}

@@ -1,0 +1,234 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+
+import { AuditService } from '../audit/audit.service';
+import { Clock } from '../common/clock';
+import { MINUTE_MS, addMs, secondsUntil } from '../common/time';
+import { TransactionRunner, affectedRows } from '../database/transaction-runner';
+import { MailOutboxService } from '../notifications/mail-outbox.service';
+import { SessionsService } from '../sessions/sessions.service';
+import { User } from '../users/user.entity';
+import { RecoveryCode } from './recovery-code.entity';
+import { RecoveryCodeGenerator } from './recovery-code-generator';
+import { SecretCipher } from './secret-cipher';
+import { Totp } from './totp';
+import { TwoFactorCredential } from './two-factor-credential.entity';
+import { TWO_FACTOR_ERRORS, TwoFactorException } from './two-factor.exception';
+
+export const CODE_FAILURE_LIMIT = 10;
+export const CODE_LOCK_MS = 15 * MINUTE_MS;
+
+export type CodeSecret = 'active' | 'pending';
+
+export interface CodeAttempt {
+  user: User;
+  clientId: number;
+  ip: string | null;
+  /** A pending login session: the fifth wrong code in it ends it. */
+  pendingSessionId?: number;
+}
+
+type Outcome = { ok: true } | { ok: false };
+
+/** A stored secret could not be decrypted; answered as 503 by the filter, never accepted. */
+export class SecretUnavailableError extends TwoFactorException {
+  constructor(readonly reason: unknown) {
+    super(
+      TWO_FACTOR_ERRORS.secretUnavailable,
+      'Two-factor verification is unavailable; contact support',
+      60,
+    );
+  }
+}
+
+/**
+ * The one verifier behind every code check (login step, confirm, deactivate, renewal), so the
+ * replay barrier and the counters are shared.
+ *
+ * A TOTP code is accepted only if its time step is above the user's last accepted step, by a
+ * conditional UPDATE: racing requests and several instances agree that exactly one wins. A
+ * replay answers like a wrong code and counts as one. Ten wrong codes in a row lock code entry
+ * for 15 minutes; attempts during a lock are refused without counting, so they cannot extend it.
+ */
+@Injectable()
+export class CodeVerifier {
+  private readonly logger = new Logger(CodeVerifier.name);
+
+  constructor(
+    private readonly totp: Totp,
+    private readonly cipher: SecretCipher,
+    private readonly transactions: TransactionRunner,
+    private readonly sessions: SessionsService,
+    private readonly outbox: MailOutboxService,
+    private readonly audit: AuditService,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Throws 401 invalid_code (counted) or 429 two_factor_locked unless `code` is accepted. */
+  async verifyTotp(attempt: CodeAttempt, code: string, secret: CodeSecret): Promise<void> {
+    // Its own transaction, always committed: a failure must count even though the caller
+    // answers with an error.
+    const outcome = await this.transactions.run(async (tx): Promise<Outcome> => {
+      const now = this.clock.now();
+      const credential = await this.getUnlocked(tx, attempt.user.id, now);
+      const ciphertext =
+        secret === 'active' ? credential.secretCiphertext : credential.pendingSecretCiphertext;
+      if (!ciphertext) {
+        throw secret === 'active'
+          ? TwoFactorException.notActive()
+          : TwoFactorException.noPendingSetup();
+      }
+      const step = this.totp.findMatchingStep(this.decrypt(ciphertext, attempt.user.id), code, now);
+      if (step !== null && (await this.consumeStep(tx, attempt.user.id, step, now))) {
+        return { ok: true };
+      }
+      await this.recordFailure(tx, attempt, now);
+
+      return { ok: false };
+    });
+
+    this.settle(attempt, outcome);
+  }
+
+  /** Accepts an unused recovery code once, even under races; wrong ones count like codes. */
+  async verifyRecoveryCode(attempt: CodeAttempt, input: string): Promise<void> {
+    const outcome = await this.transactions.run(async (tx): Promise<Outcome> => {
+      const now = this.clock.now();
+      await this.getUnlocked(tx, attempt.user.id, now);
+      const used = await tx
+        .createQueryBuilder()
+        .update(RecoveryCode)
+        .set({ usedAt: now })
+        .where('user_id = :userId AND code_hash = :hash AND used_at IS NULL', {
+          userId: attempt.user.id,
+          hash: RecoveryCodeGenerator.hash(input),
+        })
+        .execute();
+      if (affectedRows(used) !== 1) {
+        await this.recordFailure(tx, attempt, now);
+
+        return { ok: false };
+      }
+      await this.resetFailures(tx, attempt.user.id);
+      await this.outbox.enqueue(tx, 'recovery-code-used', attempt.user.email, {
+        name: attempt.user.name,
+        usedAt: now.toISOString(),
+      });
+      await this.audit.record(
+        {
+          event: 'two_factor.recovery_code_used',
+          actorUserId: attempt.user.id,
+          targetUserId: attempt.user.id,
+          clientId: attempt.clientId,
+          ip: attempt.ip,
+        },
+        tx,
+      );
+
+      return { ok: true };
+    });
+
+    this.settle(attempt, outcome);
+  }
+
+  private settle(attempt: CodeAttempt, outcome: Outcome): void {
+    if (!outcome.ok) {
+      this.logger.warn(
+        { userId: attempt.user.id, clientId: attempt.clientId },
+        'Wrong two-factor code',
+      );
+      throw TwoFactorException.invalidCode();
+    }
+  }
+
+  // A secret that does not decrypt (tampered, or its key is gone) fails closed: the error
+  // propagates and no code is accepted.
+  private decrypt(ciphertext: string, userId: number): string {
+    try {
+      return this.cipher.decrypt(ciphertext, userId);
+    } catch (error) {
+      this.logger.error({ userId }, 'A stored 2FA secret failed to decrypt');
+      throw new SecretUnavailableError(error);
+    }
+  }
+
+  private async getUnlocked(
+    tx: EntityManager,
+    userId: number,
+    now: Date,
+  ): Promise<TwoFactorCredential> {
+    const credential = await tx.findOneBy(TwoFactorCredential, { userId });
+    if (!credential) {
+      throw TwoFactorException.notActive();
+    }
+    if (credential.lockedUntil && credential.lockedUntil > now) {
+      throw TwoFactorException.locked(secondsUntil(now, credential.lockedUntil));
+    }
+
+    return credential;
+  }
+
+  private async consumeStep(
+    tx: EntityManager,
+    userId: number,
+    step: number,
+    now: Date,
+  ): Promise<boolean> {
+    const result = await tx
+      .createQueryBuilder()
+      .update(TwoFactorCredential)
+      .set({ lastUsedStep: step, failedAttempts: 0, updatedAt: now })
+      .where('user_id = :userId', { userId })
+      .andWhere('(last_used_step IS NULL OR last_used_step < :step)', { step })
+      .andWhere('(locked_until IS NULL OR locked_until <= :now)', { now })
+      .execute();
+
+    return affectedRows(result) === 1;
+  }
+
+  private async resetFailures(tx: EntityManager, userId: number): Promise<void> {
+    await tx.update(TwoFactorCredential, { userId }, { failedAttempts: 0 });
+  }
+
+  private async recordFailure(tx: EntityManager, attempt: CodeAttempt, now: Date): Promise<void> {
+    const { user } = attempt;
+    await tx
+      .createQueryBuilder()
+      .update(TwoFactorCredential)
+      .set({ failedAttempts: () => 'failed_attempts + 1', updatedAt: now })
+      .where('user_id = :userId', { userId: user.id })
+      .execute();
+    // The failure that reaches the limit starts the lock; the count starts again after it.
+    const locked = await tx
+      .createQueryBuilder()
+      .update(TwoFactorCredential)
+      .set({ failedAttempts: 0, lockedUntil: addMs(now, CODE_LOCK_MS) })
+      .where('user_id = :userId AND failed_attempts >= :limit', {
+        userId: user.id,
+        limit: CODE_FAILURE_LIMIT,
+      })
+      .execute();
+    const context = {
+      actorUserId: user.id,
+      targetUserId: user.id,
+      clientId: attempt.clientId,
+      ip: attempt.ip,
+    };
+    await this.audit.record({ event: 'two_factor.code_failed', ...context }, tx);
+
+    if (affectedRows(locked) === 1) {
+      this.logger.warn({ userId: user.id, clientId: attempt.clientId }, 'Code entry locked');
+      await this.audit.record({ event: 'two_factor.locked', ...context }, tx);
+      await this.outbox.enqueue(tx, 'two-factor-locked', user.email, {
+        name: user.name,
+        lockedUntil: addMs(now, CODE_LOCK_MS).toISOString(),
+      });
+    }
+    if (attempt.pendingSessionId !== undefined) {
+      const ended = await this.sessions.recordCodeFailure(tx, attempt.pendingSessionId);
+      if (ended) {
+        await this.audit.record({ event: 'two_factor.session_ended', ...context }, tx);
+      }
+    }
+  }
+}

@@ -1,0 +1,64 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+
+import { Environment } from '../../config/environment';
+import { Clock } from '../common/clock';
+import { DAY_MS, addMs } from '../common/time';
+import { User } from '../users/user.entity';
+import { TwoFactorFacts, isTwoFactorRequired } from './two-factor-policy';
+
+/** Writes the deadlines that the 2FA rules call for. */
+@Injectable()
+export class TwoFactorPolicyService {
+  readonly gracePeriodMs: number;
+
+  constructor(
+    private readonly clock: Clock,
+    env: Environment,
+  ) {
+    this.gracePeriodMs = env.TWO_FACTOR_GRACE_DAYS * DAY_MS;
+  }
+
+  /**
+   * At login or client switch: a required user without a deadline gets one, that instant plus
+   * the grace period. A concurrent login that set it first wins; `facts.user` is updated.
+   */
+  async ensureDeadline(
+    manager: EntityManager,
+    userId: number,
+    facts: TwoFactorFacts,
+  ): Promise<void> {
+    if (!isTwoFactorRequired(facts) || facts.user.twoFactorDeadline) {
+      return;
+    }
+    const deadline = addMs(this.clock.now(), this.gracePeriodMs);
+    await manager
+      .createQueryBuilder()
+      .update(User)
+      .set({ twoFactorDeadline: deadline })
+      .where('id = :userId AND two_factor_deadline IS NULL', { userId })
+      .execute();
+    const stored = await manager.findOneByOrFail(User, { id: userId });
+    facts.user.twoFactorDeadline = stored.twoFactorDeadline;
+  }
+
+  /**
+   * After a user loses active 2FA: if still required, they must set it up at once (deadline
+   * now); the grace period is only for users who never had 2FA.
+   */
+  async holdToSetupIfRequired(
+    manager: EntityManager,
+    userId: number,
+    facts: TwoFactorFacts,
+  ): Promise<void> {
+    const after = { ...facts, active: false };
+    if (!isTwoFactorRequired(after)) {
+      return;
+    }
+    await manager.update(User, { id: userId }, { twoFactorDeadline: this.clock.now() });
+  }
+
+  async clearDeadline(manager: EntityManager, userId: number): Promise<void> {
+    await manager.update(User, { id: userId }, { twoFactorDeadline: null });
+  }
+}

@@ -1,0 +1,97 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+
+import { PasswordFailure } from '../auth/password-failure.entity';
+import { Clock } from '../common/clock';
+import { MINUTE_MS, addMs, secondsUntil } from '../common/time';
+import { TransactionRunner, affectedRows } from '../database/transaction-runner';
+import { PasswordHasher } from './password-hasher';
+import { User } from './user.entity';
+import { UsersException } from './users.exception';
+
+export const PASSWORD_FAILURE_LIMIT = 10;
+export const PASSWORD_LOCK_MS = 15 * MINUTE_MS;
+
+export type PasswordCheck = { ok: true } | { ok: false; lockedNow: boolean };
+
+/**
+ * Checks passwords with a counter per normalised email that lives in the database, so every
+ * instance sees it: 10 failures in a row lock password checks for that email for 15 minutes.
+ * The counter exists whether or not the account does, so it reveals nothing.
+ */
+@Injectable()
+export class PasswordAttemptsService {
+  constructor(
+    @InjectRepository(PasswordFailure) private readonly failures: Repository<PasswordFailure>,
+    private readonly hasher: PasswordHasher,
+    private readonly transactions: TransactionRunner,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Throws 429 while the email is locked; the password is then not even checked. */
+  async assertNotLocked(email: string): Promise<void> {
+    const row = await this.failures.findOneBy({ email });
+    const now = this.clock.now();
+    if (row?.lockedUntil && row.lockedUntil > now) {
+      throw UsersException.tooManyAttempts(secondsUntil(now, row.lockedUntil));
+    }
+  }
+
+  /**
+   * Verifies `password` for `email` (against a dummy hash when `user` is null or inactive) and
+   * records the outcome. Returns whether it was right and whether this failure started a lock.
+   */
+  async check(email: string, user: User | null, password: string): Promise<PasswordCheck> {
+    await this.assertNotLocked(email);
+    const usable = user !== null && user.active;
+    const matches = await this.hasher.verify(usable ? user.passwordHash : null, password);
+    if (matches && usable) {
+      await this.recordSuccess(email);
+
+      return { ok: true };
+    }
+
+    return { ok: false, lockedNow: await this.recordFailure(email) };
+  }
+
+  private async recordSuccess(email: string): Promise<void> {
+    await this.transactions.run((manager) =>
+      manager
+        .createQueryBuilder()
+        .update(PasswordFailure)
+        .set({ failures: 0, updatedAt: this.clock.now() })
+        .where('email = :email AND failures > 0', { email })
+        .execute(),
+    );
+  }
+
+  private recordFailure(email: string): Promise<boolean> {
+    const now = this.clock.now();
+
+    return this.transactions.run(async (manager) => {
+      await manager
+        .createQueryBuilder()
+        .insert()
+        .into(PasswordFailure)
+        .values({ email, failures: 0, lockedUntil: null, updatedAt: now })
+        .orIgnore()
+        .execute();
+      await manager
+        .createQueryBuilder()
+        .update(PasswordFailure)
+        .set({ failures: () => 'failures + 1', updatedAt: now })
+        .where('email = :email', { email })
+        .execute();
+      // The request whose failure reaches the limit starts the lock; the count starts again.
+      const locked = await manager
+        .createQueryBuilder()
+        .update(PasswordFailure)
+        .set({ failures: 0, lockedUntil: addMs(now, PASSWORD_LOCK_MS) })
+        .where('email = :email AND failures >= :limit', { email, limit: PASSWORD_FAILURE_LIMIT })
+        .execute();
+
+      return affectedRows(locked) === 1;
+    });
+  }
+}

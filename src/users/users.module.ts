@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+
+import { ClientsModule } from '../clients/clients.module';
+import { BootstrapService } from './bootstrap.service';
+import { PasswordAttemptsService } from './password-attempts.service';
+import { PasswordHasher } from './password-hasher';
+import { UsersService } from './users.service';
+
+@Module({
+  imports: [ClientsModule],
+  providers: [UsersService, PasswordHasher, PasswordAttemptsService, BootstrapService],
+  exports: [UsersService, PasswordHasher, PasswordAttemptsService],
+})
+export class UsersModule {}
