@@ -1,0 +1,176 @@
+import * as argon2 from 'argon2';
+import { randomBytes } from 'node:crypto';
+
+import { Client, ClientKind } from '../../src/clients/client.entity';
+import { ClientsService } from '../../src/clients/clients.service';
+import { ARGON2_OPTIONS } from '../../src/users/password-hasher';
+import { Permission, User } from '../../src/users/user.entity';
+import { UsersService } from '../../src/users/users.service';
+import { TestApp } from './test-app';
+import { totpCode } from './totp-reference';
+
+export const DEFAULT_PASSWORD = 'a long enough password';
+const ADMIN: Permission[] = ['admin', 'user-management'];
+
+let sequence = 0;
+export function uniqueEmail(prefix = 'user'): string {
+  sequence += 1;
+
+  return `${prefix}-${sequence}-${randomBytes(3).toString('hex')}@example.com`;
+}
+
+export function createClient(
+  t: TestApp,
+  input: { name?: string; kind?: ClientKind; groupId?: number; requireTwoFactor?: boolean } = {},
+): Promise<Client> {
+  sequence += 1;
+
+  return t.get(ClientsService).create({
+    name: input.name ?? `Client ${sequence}`,
+    kind: input.kind ?? 'standard',
+    groupId: input.groupId ?? null,
+    requireTwoFactor: input.requireTwoFactor ?? false,
+  });
+}
+
+export interface UserInput {
+  clientId: number;
+  email?: string;
+  name?: string;
+  password?: string;
+  permissions?: Permission[];
+  admin?: boolean;
+}
+
+export function createUser(t: TestApp, input: UserInput): Promise<User> {
+  return t.get(UsersService).create({
+    clientId: input.clientId,
+    email: input.email ?? uniqueEmail(),
+    name: input.name ?? 'Test User',
+    password: input.password ?? DEFAULT_PASSWORD,
+    permissions: input.permissions ?? (input.admin ? ADMIN : []),
+  });
+}
+
+let sharedHash: Promise<string> | undefined;
+
+/** Many users at once with one precomputed hash of DEFAULT_PASSWORD (argon2 is slow). */
+export async function createUsersInBulk(
+  t: TestApp,
+  clientId: number,
+  count: number,
+): Promise<User[]> {
+  sharedHash ??= argon2.hash(DEFAULT_PASSWORD, ARGON2_OPTIONS);
+  const passwordHash = await sharedHash;
+  const now = t.clock.now();
+  const rows = Array.from({ length: count }, () => ({
+    clientId,
+    email: uniqueEmail('bulk'),
+    name: 'Bulk User',
+    passwordHash,
+    permissions: [] as Permission[],
+    active: true,
+    twoFactorExempt: false,
+    twoFactorDeadline: null,
+    createdAt: now,
+    updatedAt: now,
+  }));
+  const repository = t.dataSource.getRepository(User);
+  await repository.insert(rows);
+
+  return repository.find({ where: rows.map((row) => ({ email: row.email })), order: { id: 'ASC' } });
+}
+
+export interface LoginAnswer {
+  status: number;
+  body: {
+    sessionToken: string;
+    stage: string;
+    expiresAt: string;
+    notice: unknown;
+    trustedDeviceToken?: string;
+  };
+}
+
+export async function login(
+  t: TestApp,
+  email: string,
+  password = DEFAULT_PASSWORD,
+  extra: Record<string, unknown> = {},
+): Promise<LoginAnswer> {
+  const response = await t.http.post('/auth/login').send({ email, password, ...extra });
+
+  return { status: response.status, body: response.body as LoginAnswer['body'] };
+}
+
+/** Logs in and expects the given stage; returns the session token. */
+export async function loginToken(
+  t: TestApp,
+  email: string,
+  password = DEFAULT_PASSWORD,
+): Promise<string> {
+  const answer = await login(t, email, password);
+  if (answer.status !== 200) {
+    throw new Error(`login failed with ${answer.status}: ${JSON.stringify(answer.body)}`);
+  }
+
+  return answer.body.sessionToken;
+}
+
+export function bearer(token: string): { Authorization: string } {
+  return { Authorization: `Bearer ${token}` };
+}
+
+export interface ActivatedTwoFactor {
+  secret: string;
+  recoveryCodes: string[];
+}
+
+/**
+ * Sets up and confirms 2FA through the API, as a user would. The confirm code uses the
+ * current step; the test clock then moves one step on, so the next code is fresh.
+ */
+export async function activateTwoFactor(
+  t: TestApp,
+  token: string,
+  password = DEFAULT_PASSWORD,
+): Promise<ActivatedTwoFactor> {
+  const setup = await t.http
+    .post('/me/two-factor/setup')
+    .set(bearer(token))
+    .send({ password });
+  if (setup.status !== 201) {
+    throw new Error(`setup failed with ${setup.status}: ${JSON.stringify(setup.body)}`);
+  }
+  const secret = (setup.body as { secret: string }).secret;
+  const confirm = await t.http
+    .post('/me/two-factor/confirm')
+    .set(bearer(token))
+    .send({ code: totpCode(secret, t.clock.now()) });
+  if (confirm.status !== 200) {
+    throw new Error(`confirm failed with ${confirm.status}: ${JSON.stringify(confirm.body)}`);
+  }
+  t.clock.advance(30_000);
+
+  return { secret, recoveryCodes: (confirm.body as { recoveryCodes: string[] }).recoveryCodes };
+}
+
+/** Password and code: a full session for a user with 2FA. Moves the clock one step on. */
+export async function loginWithCode(
+  t: TestApp,
+  email: string,
+  secret: string,
+  password = DEFAULT_PASSWORD,
+): Promise<string> {
+  const pending = await loginToken(t, email, password);
+  const answer = await t.http
+    .post('/auth/two-factor')
+    .set(bearer(pending))
+    .send({ code: totpCode(secret, t.clock.now()) });
+  if (answer.status !== 200) {
+    throw new Error(`code step failed with ${answer.status}: ${JSON.stringify(answer.body)}`);
+  }
+  t.clock.advance(30_000);
+
+  return (answer.body as { sessionToken: string }).sessionToken;
+}

@@ -1,0 +1,23 @@
+import { Clock } from '../../src/common/clock';
+
+/** A clock the test moves by hand. Starts at a fixed instant unless told otherwise. */
+export class FakeClock extends Clock {
+  private current: number;
+
+  constructor(start: Date | string = '2026-03-02T09:00:00.000Z') {
+    super();
+    this.current = new Date(start).getTime();
+  }
+
+  now(): Date {
+    return new Date(this.current);
+  }
+
+  set(at: Date | string): void {
+    this.current = new Date(at).getTime();
+  }
+
+  advance(ms: number): void {
+    this.current += ms;
+  }
+}

@@ -1,0 +1,111 @@
+import { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createConnection } from 'mysql2/promise';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+
+import { Environment, validateEnvironment } from '../../config/environment';
+import { AppModule } from '../../src/app.module';
+import { configureApp } from '../../src/app.setup';
+import { FakeClock } from './fake-clock';
+
+export interface TestApp {
+  app: INestApplication;
+  http: ReturnType<typeof request>;
+  clock: FakeClock;
+  env: Environment;
+  dataSource: DataSource;
+  dataDir: string;
+  /** Which database this run uses: the embedded SQLite or the MariaDB of DB_URL. */
+  database: 'sqlite' | 'mysql';
+  get<T>(type: abstract new (...args: never[]) => T): T;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  /** Variables on top of the test defaults (as strings, as the environment gives them). */
+  env?: Record<string, string>;
+  clock?: FakeClock;
+}
+
+/**
+ * The real application (every module, guard, pipe and filter of main.ts) on a database of
+ * its own: a fresh SQLite file, or a fresh MariaDB database when DB_URL is set.
+ */
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'backoffice-test-'));
+  const serverUrl = process.env.DB_URL;
+  const database = serverUrl ? await createDatabase(serverUrl) : null;
+  const env = validateEnvironment({
+    NODE_ENV: 'test',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+    JOBS_ENABLED: 'false',
+    LOGIN_RATE_LIMIT: '10000',
+    BOOTSTRAP_ADMIN_EMAIL: 'bootstrap@example.com',
+    BOOTSTRAP_ADMIN_PASSWORD: 'bootstrap password 1',
+    ...(database ? { DB_URL: database.url } : {}),
+    ...options.env,
+  });
+  const clock = options.clock ?? new FakeClock();
+
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.register({ env, clock }),
+    { bodyParser: false, logger: false, abortOnError: false },
+  );
+  configureApp(app, env);
+  await app.init();
+
+  return {
+    app,
+    http: request(app.getHttpServer()),
+    clock,
+    env,
+    dataSource: app.get(DataSource),
+    dataDir,
+    database: database ? 'mysql' : 'sqlite',
+    get: (type) => app.get(type),
+    close: async () => {
+      await app.close();
+      if (database) {
+        await database.drop();
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function createDatabase(serverUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const url = new URL(serverUrl.replace(/^mariadb:/, 'mysql:'));
+  const name = `bo_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const admin = await createConnection({
+    host: url.hostname,
+    port: Number(url.port || 3306),
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+  });
+  await admin.query(
+    `CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
+  );
+  await admin.end();
+  url.pathname = `/${name}`;
+
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const connection = await createConnection({
+        host: url.hostname,
+        port: Number(url.port || 3306),
+        user: decodeURIComponent(url.username),
+        password: decodeURIComponent(url.password),
+      });
+      await connection.query(`DROP DATABASE IF EXISTS \`${name}\``);
+      await connection.end();
+    },
+  };
+}
