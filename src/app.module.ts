@@ -20,6 +20,8 @@ export interface AppOptions {
   env: Environment;
   /** Tests pass a clock they can move; the service runs on the system clock. */
   clock?: Clock;
+  /** Run the scheduled jobs and the mail sender here (default: JOBS_ENABLED). */
+  jobs?: boolean;
 }
 
 @Module({})

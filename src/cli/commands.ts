@@ -1,0 +1,13 @@
+import { CliCommand } from './cli-command';
+import {
+  createClientCommand,
+  createUserCommand,
+  resetTwoFactorCommand,
+} from './directory-commands';
+
+/** Every operator command, in the order `npm run cli -- help` lists them. */
+export const COMMANDS: CliCommand[] = [
+  createClientCommand,
+  createUserCommand,
+  resetTwoFactorCommand,
+];

@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto';
+
+import { isEmail } from 'class-validator';
+import { CLIENT_KINDS, ClientKind } from '../clients/client.entity';
+import { ClientsService } from '../clients/clients.service';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../common/dto-rules';
+import { TwoFactorService } from '../two-factor/two-factor.service';
+import { PERMISSIONS, Permission } from '../users/user.entity';
+import { UsersService } from '../users/users.service';
+import {
+  CliCommand,
+  CliUsageError,
+  integerOption,
+  requiredString,
+  stringOption,
+} from './cli-command';
+
+export const createClientCommand: CliCommand = {
+  name: 'client:create',
+  description: 'Create a client (tenant)',
+  options: {
+    name: { type: 'string', description: 'Client name', required: true },
+    kind: { type: 'string', description: `One of ${CLIENT_KINDS.join(', ')} (standard)` },
+    group: { type: 'string', description: 'Id of the group client a standard client joins' },
+    'require-two-factor': { type: 'boolean', description: 'Require 2FA for its users' },
+  },
+  async run(app, options, out) {
+    const kind = (stringOption(options, 'kind') ?? 'standard') as ClientKind;
+    if (!CLIENT_KINDS.includes(kind)) {
+      throw new CliUsageError(`--kind must be one of ${CLIENT_KINDS.join(', ')}`);
+    }
+    const client = await app.get(ClientsService).create({
+      name: requiredString(options, 'name').trim(),
+      kind,
+      groupId: integerOption(options, 'group') ?? null,
+      requireTwoFactor: options['require-two-factor'] === true,
+    });
+    out(`client ${client.id} created: ${client.name} (${client.kind})`);
+  },
+};
+
+export const createUserCommand: CliCommand = {
+  name: 'user:create',
+  description: 'Create a user in a client',
+  options: {
+    client: { type: 'string', description: 'Home client id', required: true },
+    email: { type: 'string', description: 'Email address', required: true },
+    name: { type: 'string', description: 'Display name (default: the email)' },
+    password: {
+      type: 'string',
+      description: `${PASSWORD_MIN_LENGTH}-${PASSWORD_MAX_LENGTH} characters; default: a random one, printed once`,
+    },
+    admin: { type: 'boolean', description: 'Grant admin and user-management' },
+    permissions: { type: 'string', description: `Comma-separated: ${PERMISSIONS.join(', ')}` },
+  },
+  async run(app, options, out) {
+    const clientId = integerOption(options, 'client');
+    if (clientId === undefined) {
+      throw new CliUsageError('--client is required');
+    }
+    await app.get(ClientsService).getByIdOrThrow(clientId);
+    const email = requiredString(options, 'email').trim().toLowerCase();
+    if (!isEmail(email)) {
+      throw new CliUsageError('--email must be an email address');
+    }
+    const given = stringOption(options, 'password');
+    if (
+      given !== undefined &&
+      (given.length < PASSWORD_MIN_LENGTH || given.length > PASSWORD_MAX_LENGTH)
+    ) {
+      throw new CliUsageError(
+        `--password must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters`,
+      );
+    }
+    const password = given ?? randomBytes(18).toString('base64url');
+    const user = await app.get(UsersService).create({
+      clientId,
+      email,
+      name: stringOption(options, 'name') ?? email,
+      password,
+      permissions: parsePermissions(options),
+    });
+    out(`user ${user.id} created: ${user.email} in client ${user.clientId}`);
+    if (given === undefined) {
+      out(`password: ${password}`);
+    }
+  },
+};
+
+export const resetTwoFactorCommand: CliCommand = {
+  name: 'two-factor:reset',
+  description: "Reset a user's 2FA (for a lone administrator who lost phone and recovery codes)",
+  options: {
+    email: { type: 'string', description: 'The user whose 2FA is reset', required: true },
+  },
+  async run(app, options, out) {
+    const user = await app.get(UsersService).findByEmail(requiredString(options, 'email'));
+    if (!user) {
+      throw new CliUsageError('No user has this email');
+    }
+    const client = await app.get(ClientsService).getByIdOrThrow(user.clientId);
+    await app.get(TwoFactorService).resetForUser(user, client, null);
+    out(`2FA of user ${user.id} reset; their sessions ended and they were emailed`);
+  },
+};
+
+function parsePermissions(options: Record<string, unknown>): Permission[] {
+  if (options.admin === true) {
+    return ['admin', 'user-management'];
+  }
+  const list = stringOption(options as never, 'permissions');
+  if (!list) {
+    return [];
+  }
+  const permissions = list.split(',').map((p) => p.trim());
+  const unknown = permissions.filter((p) => !PERMISSIONS.includes(p as Permission));
+  if (unknown.length > 0) {
+    throw new CliUsageError(`Unknown permissions: ${unknown.join(', ')}`);
+  }
+
+  return [...new Set(permissions)] as Permission[];
+}
