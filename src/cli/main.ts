@@ -43,7 +43,7 @@ function parse(command: CliCommand, args: string[]): ParsedOptions {
     }
   }
 
-  return values as ParsedOptions;
+  return values;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -66,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
   const options = parse(command, args);
   // The scheduled jobs stay off: a command does its one piece of work and exits.
   const app = await NestFactory.createApplicationContext(AppModule.register({ env, jobs: false }), {
-    logger: ['error', 'warn'],
+    logger: ['error'],
     abortOnError: false,
   });
   try {

@@ -19,7 +19,7 @@ export async function runMigrations(env: Environment, out: (line: string) => voi
   class MigrationModule {}
 
   const app = await NestFactory.createApplicationContext(MigrationModule, {
-    logger: ['error', 'warn'],
+    logger: ['error'],
     abortOnError: false,
   });
   try {
