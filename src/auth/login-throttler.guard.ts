@@ -14,6 +14,12 @@ export const LOGIN_THROTTLER = 'login';
  */
 @Injectable()
 export class LoginThrottlerGuard extends ThrottlerGuard {
+  // One bucket per address for every password login, backoffice and app channels alike: the
+  // default key names the route, which would give each login route an allowance of its own.
+  protected override generateKey(_context: ExecutionContext, tracker: string, name: string) {
+    return `${name}:${tracker}`;
+  }
+
   protected override throwThrottlingException(
     _context: ExecutionContext,
     detail: ThrottlerLimitDetail,

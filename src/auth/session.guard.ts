@@ -13,8 +13,9 @@ const DEFAULT_STAGES: SessionStage[] = ['authenticated'];
 
 /**
  * The one global guard: every route needs a live session unless it is marked `@Public()`.
- * It keeps backoffice and app-channel tokens apart, asks cookie-authenticated writes for
- * X-Requested-With, and lets each session stage reach only the routes that name it.
+ * It keeps backoffice and app-channel tokens apart (app tokens as Bearer only), asks
+ * cookie-authenticated backoffice writes for X-Requested-With, and lets each session stage
+ * reach only the routes that name it.
  */
 @Injectable()
 export class SessionGuard implements CanActivate {
@@ -37,20 +38,25 @@ export class SessionGuard implements CanActivate {
     if (!caller) {
       throw CommonException.unauthenticated();
     }
-    if (presented.viaCookie && WRITE_METHODS.has(request.method)) {
-      if (request.headers['x-requested-with'] === undefined) {
-        throw CommonException.csrfHeaderMissing();
-      }
-    }
 
     const appRoute = this.reflector.getAllAndOverride<boolean>(APP_CHANNEL_ROUTE, targets);
     if (caller.channel === 'app') {
       if (!appRoute) {
         throw CommonException.wrongChannel('An app token cannot call backoffice routes');
       }
+      // App tokens travel as Bearer only: the apps get no cookie, and a cookie that carries
+      // an app token was planted, not issued.
+      if (presented.viaCookie) {
+        throw CommonException.unauthenticated();
+      }
       request.appPrincipal = caller.principal;
 
       return true;
+    }
+    if (presented.viaCookie && WRITE_METHODS.has(request.method)) {
+      if (request.headers['x-requested-with'] === undefined) {
+        throw CommonException.csrfHeaderMissing();
+      }
     }
     if (appRoute) {
       throw CommonException.wrongChannel('A backoffice token cannot call app routes');

@@ -1,4 +1,5 @@
 import { CliCommand } from './cli-command';
+import { demoSeedCommand } from './demo-seed';
 import {
   createClientCommand,
   createUserCommand,
@@ -10,4 +11,5 @@ export const COMMANDS: CliCommand[] = [
   createClientCommand,
   createUserCommand,
   resetTwoFactorCommand,
+  demoSeedCommand,
 ];

@@ -5,6 +5,8 @@ import { EntityManager, In, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { CommonException } from '../common/common.exception';
 import { TransactionRunner } from '../database/transaction-runner';
+import { offersTwoFactor } from '../two-factor/two-factor-policy';
+import { TwoFactorException } from '../two-factor/two-factor.exception';
 import { Client, ClientKind } from './client.entity';
 import { ClientsException } from './clients.exception';
 
@@ -71,6 +73,9 @@ export class ClientsService {
         if (input.kind !== 'standard') {
           throw ClientsException.invalidGroup('Only standard clients can belong to a group');
         }
+      }
+      if (input.requireTwoFactor === true && !offersTwoFactor(input)) {
+        throw TwoFactorException.unavailableForClient();
       }
       const now = this.clock.now();
 

@@ -1,8 +1,10 @@
 import * as argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
 
+import { AuditEvent } from '../../src/audit/audit-event.entity';
 import { Client, ClientKind } from '../../src/clients/client.entity';
 import { ClientsService } from '../../src/clients/clients.service';
+import { AppChannel } from '../../src/sessions/session.entity';
 import { ARGON2_OPTIONS } from '../../src/users/password-hasher';
 import { Permission, User } from '../../src/users/user.entity';
 import { UsersService } from '../../src/users/users.service';
@@ -78,7 +80,10 @@ export async function createUsersInBulk(
   const repository = t.dataSource.getRepository(User);
   await repository.insert(rows);
 
-  return repository.find({ where: rows.map((row) => ({ email: row.email })), order: { id: 'ASC' } });
+  return repository.find({
+    where: rows.map((row) => ({ email: row.email })),
+    order: { id: 'ASC' },
+  });
 }
 
 export interface LoginAnswer {
@@ -135,10 +140,7 @@ export async function activateTwoFactor(
   token: string,
   password = DEFAULT_PASSWORD,
 ): Promise<ActivatedTwoFactor> {
-  const setup = await t.http
-    .post('/me/two-factor/setup')
-    .set(bearer(token))
-    .send({ password });
+  const setup = await t.http.post('/me/two-factor/setup').set(bearer(token)).send({ password });
   if (setup.status !== 201) {
     throw new Error(`setup failed with ${setup.status}: ${JSON.stringify(setup.body)}`);
   }
@@ -173,4 +175,90 @@ export async function loginWithCode(
   t.clock.advance(30_000);
 
   return (answer.body as { sessionToken: string }).sessionToken;
+}
+
+export interface GroupInput {
+  requireTwoFactor?: boolean;
+  /** One entry per member client: whether that member requires 2FA. */
+  members?: { requireTwoFactor?: boolean }[];
+}
+
+/** A group client and its member clients (two plain members unless told otherwise). */
+export async function createGroup(
+  t: TestApp,
+  input: GroupInput = {},
+): Promise<{ group: Client; members: Client[] }> {
+  const group = await createClient(t, {
+    kind: 'group',
+    requireTwoFactor: input.requireTwoFactor,
+  });
+  const members: Client[] = [];
+  for (const member of input.members ?? [{}, {}]) {
+    members.push(
+      await createClient(t, { groupId: group.id, requireTwoFactor: member.requireTwoFactor }),
+    );
+  }
+
+  return { group, members };
+}
+
+/** `POST /me/client`: moves the session's active client. */
+export function switchClient(t: TestApp, token: string, clientId: number) {
+  return t.http.post('/me/client').set(bearer(token)).send({ clientId });
+}
+
+export interface AppLoginAnswer {
+  status: number;
+  headers: Record<string, unknown>;
+  body: { sessionToken: string; app: string; expiresAt: string; error?: string };
+}
+
+export async function appLogin(
+  t: TestApp,
+  email: string,
+  app: AppChannel = 'voucher-app',
+  password = DEFAULT_PASSWORD,
+): Promise<AppLoginAnswer> {
+  const response = await t.http.post('/apps/auth/login').send({ email, password, app });
+
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: response.body as AppLoginAnswer['body'],
+  };
+}
+
+/** Logs in on an app channel and returns the app token. */
+export async function appToken(
+  t: TestApp,
+  email: string,
+  app: AppChannel = 'voucher-app',
+  password = DEFAULT_PASSWORD,
+): Promise<string> {
+  const answer = await appLogin(t, email, app, password);
+  if (answer.status !== 200) {
+    throw new Error(`app login failed with ${answer.status}: ${JSON.stringify(answer.body)}`);
+  }
+
+  return answer.body.sessionToken;
+}
+
+/** The audit events of one kind, oldest first, details parsed. */
+export async function auditEvents(
+  t: TestApp,
+  event: string,
+): Promise<(Omit<AuditEvent, 'details'> & { details: Record<string, unknown> | null })[]> {
+  const rows = await t.dataSource
+    .getRepository(AuditEvent)
+    .find({ where: { event }, order: { id: 'ASC' } });
+
+  return rows.map((row) => ({
+    ...row,
+    details: row.details ? (JSON.parse(row.details) as Record<string, unknown>) : null,
+  }));
+}
+
+/** Reads a user's row as it is now (deadline, exemption, client). */
+export function reloadUser(t: TestApp, id: number): Promise<User> {
+  return t.dataSource.getRepository(User).findOneByOrFail({ id });
 }
