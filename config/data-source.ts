@@ -4,6 +4,7 @@ import { DataSource, DataSourceOptions } from 'typeorm';
 
 import { MIGRATIONS } from '../migrations';
 import { ENTITIES } from '../src/database/entities';
+import { mysqlWithDeadlines } from '../src/database/mysql-deadlines';
 import { Environment, validateEnvironment } from './environment';
 
 export const SQLITE_FILE = 'backoffice.sqlite';
@@ -23,13 +24,15 @@ export function dataSourceOptions(env: Environment): DataSourceOptions {
       ...common,
       type: 'mysql',
       connectorPackage: 'mysql2',
+      // A server that stops answering must not hold requests: bounded waits, then 503.
+      driver: mysqlWithDeadlines({ acquireMs: env.DB_TIMEOUT_MS, queryMs: env.DB_TIMEOUT_MS }),
       url: env.DB_URL.replace(/^mariadb:/, 'mysql:'),
       // Instants are UTC on the wire and in the columns, whatever the server's zone.
       timezone: 'Z',
       charset: 'utf8mb4_unicode_ci',
       supportBigNumbers: true,
       bigNumberStrings: false,
-      connectTimeout: 3000,
+      connectTimeout: env.DB_TIMEOUT_MS,
       extra: { connectionLimit: 20, enableKeepAlive: true },
     };
   }
