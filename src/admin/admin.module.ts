@@ -4,12 +4,14 @@ import { ClientsModule } from '../clients/clients.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { TwoFactorModule } from '../two-factor/two-factor.module';
 import { UsersModule } from '../users/users.module';
+import { AdminSettingsController } from './admin-settings.controller';
+import { AdminSettingsService } from './admin-settings.service';
 import { AdminUsersController } from './admin-users.controller';
 import { AdminUsersService } from './admin-users.service';
 
 @Module({
   imports: [UsersModule, ClientsModule, SessionsModule, TwoFactorModule],
-  controllers: [AdminUsersController],
-  providers: [AdminUsersService],
+  controllers: [AdminUsersController, AdminSettingsController],
+  providers: [AdminUsersService, AdminSettingsService],
 })
 export class AdminModule {}
