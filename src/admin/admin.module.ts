@@ -4,6 +4,7 @@ import { ClientsModule } from '../clients/clients.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { TwoFactorModule } from '../two-factor/two-factor.module';
 import { UsersModule } from '../users/users.module';
+import { AdminOverviewService } from './admin-overview.service';
 import { AdminSettingsController } from './admin-settings.controller';
 import { AdminSettingsService } from './admin-settings.service';
 import { AdminUsersController } from './admin-users.controller';
@@ -12,6 +13,6 @@ import { AdminUsersService } from './admin-users.service';
 @Module({
   imports: [UsersModule, ClientsModule, SessionsModule, TwoFactorModule],
   controllers: [AdminUsersController, AdminSettingsController],
-  providers: [AdminUsersService, AdminSettingsService],
+  providers: [AdminUsersService, AdminOverviewService, AdminSettingsService],
 })
 export class AdminModule {}
