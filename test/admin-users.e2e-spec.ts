@@ -651,6 +651,7 @@ describe('administration of users', () => {
       ],
       ['patch', '/admin/users/:id', { twoFactorExempt: true }],
       ['delete', '/admin/users/:id/two-factor'],
+      ['get', '/admin/audit-events'],
     ];
 
     async function call(token: string, [method, path, body]: (typeof routes)[number], id: number) {
@@ -734,6 +735,9 @@ describe('administration of users', () => {
           'not_found',
           'two_factor_not_active',
         ]),
+      );
+      expect(codes('/admin/audit-events', 'get')).toEqual(
+        expect.arrayContaining(['validation_failed', 'not_found', 'forbidden']),
       );
       expect(codes('/admin/settings', 'get')).toEqual(expect.arrayContaining(['forbidden']));
     });

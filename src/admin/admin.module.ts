@@ -4,6 +4,8 @@ import { ClientsModule } from '../clients/clients.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { TwoFactorModule } from '../two-factor/two-factor.module';
 import { UsersModule } from '../users/users.module';
+import { AdminAuditController } from './admin-audit.controller';
+import { AdminAuditService } from './admin-audit.service';
 import { AdminOverviewService } from './admin-overview.service';
 import { AdminSettingsController } from './admin-settings.controller';
 import { AdminSettingsService } from './admin-settings.service';
@@ -12,7 +14,7 @@ import { AdminUsersService } from './admin-users.service';
 
 @Module({
   imports: [UsersModule, ClientsModule, SessionsModule, TwoFactorModule],
-  controllers: [AdminUsersController, AdminSettingsController],
-  providers: [AdminUsersService, AdminOverviewService, AdminSettingsService],
+  controllers: [AdminUsersController, AdminSettingsController, AdminAuditController],
+  providers: [AdminUsersService, AdminOverviewService, AdminSettingsService, AdminAuditService],
 })
 export class AdminModule {}
