@@ -409,6 +409,29 @@ describe('client settings and 2FA deadlines', () => {
 
       expect(await deadlineOf(user.id)).toEqual(at(10));
     });
+    it('holds a group user who loses 2FA to setup at once in a member that requires it', async () => {
+      const group = await createClient(t, { kind: 'group' });
+      const member = await createClient(t, { groupId: group.id, requireTwoFactor: true });
+      const groupAdmin = await createAdministrator(t, group.id);
+      const user = await createUser(t, { clientId: group.id });
+      await activateTwoFactor(t, await loginToken(t, user.email));
+      const resetAt = t.clock.now();
+
+      const reset = await t.http
+        .delete(`/admin/users/${user.id}/two-factor`)
+        .set(bearer(groupAdmin.token));
+      t.clock.set(at(1));
+      const answer = await login(t, user.email);
+      const switched = await t.http
+        .post('/me/client')
+        .set(bearer(answer.body.sessionToken))
+        .send({ clientId: member.id });
+
+      expect(reset.status).toBe(204);
+      expect(answer.body.stage).toBe('authenticated');
+      expect(switched.body.stage).toBe('two-factor-setup-required');
+      expect(switched.body.twoFactor.deadline).toBe(resetAt.toISOString());
+    });
   });
 
   describe('configured grace period', () => {
