@@ -225,6 +225,21 @@ describe('audit log', () => {
     });
   });
 
+  it('records no change for a PATCH that changes nothing, permissions in another order included', async () => {
+    const client = await createClient(t);
+    const admin = await createAdministrator(t, client.id);
+    const other = await createUser(t, { clientId: client.id, admin: true });
+
+    const response = await t.http
+      .patch(`/admin/users/${other.id}`)
+      .set(bearer(admin.token))
+      .send({ permissions: ['user-management', 'admin'], active: true });
+
+    const { items } = await events(admin.token, { userId: other.id });
+    expect(response.status).toBe(200);
+    expect(items.map((item) => item.event)).not.toContain('user.updated');
+  });
+
   it('never holds a password, code, secret, token, recovery code or email', async () => {
     const client = await createClient(t);
     await twoFactorLifecycle(client.id);
