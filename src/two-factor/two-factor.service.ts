@@ -300,6 +300,23 @@ export class TwoFactorService {
     await (manager ? work(manager) : this.transactions.run(work));
   }
 
+  /**
+   * Clears setups that were never confirmed in time. Only the pending columns change: an
+   * active secret on the same row stays. Returns how many were cleared.
+   */
+  async clearExpiredSetups(now: Date): Promise<number> {
+    const result = await this.transactions.run((tx) =>
+      tx
+        .createQueryBuilder()
+        .update(TwoFactorCredential)
+        .set({ pendingSecretCiphertext: null, pendingExpiresAt: null, updatedAt: now })
+        .where('pending_expires_at <= :now', { now })
+        .execute(),
+    );
+
+    return affectedRows(result);
+  }
+
   /** Removes the secret, the recovery codes and the trusted devices; returns devices revoked. */
   private async removeTwoFactor(tx: EntityManager, userId: number): Promise<number> {
     await tx.update(
