@@ -147,6 +147,12 @@ export class Environment {
     typeof value === 'string' ? ['1', 'true', 'yes', 'on'].includes(value.toLowerCase()) : value,
   )
   JOBS_ENABLED = true;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  MAIL_POLL_SECONDS = 5;
 }
 
 export class EnvironmentError extends Error {

@@ -10,7 +10,9 @@ import { Clock } from './common/clock';
 import { CoreModule } from './common/core.module';
 import { loggerOptions } from './common/logging';
 import { DatabaseModule } from './database/database.module';
+import { EnforcementModule } from './enforcement/enforcement.module';
 import { HealthModule } from './health/health.module';
+import { JobsModule } from './jobs/jobs.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { SessionsModule } from './sessions/sessions.module';
 import { TwoFactorModule } from './two-factor/two-factor.module';
@@ -26,7 +28,7 @@ export interface AppOptions {
 
 @Module({})
 export class AppModule {
-  static register({ env, clock }: AppOptions): DynamicModule {
+  static register({ env, clock, jobs = env.JOBS_ENABLED }: AppOptions): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -42,6 +44,8 @@ export class AppModule {
         AuthModule,
         AdminModule,
         HealthModule,
+        EnforcementModule,
+        ...(jobs ? [JobsModule] : []),
       ],
     };
   }

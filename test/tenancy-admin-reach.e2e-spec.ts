@@ -215,10 +215,7 @@ describe('administrator reach across a group and its members', () => {
     });
   });
 
-  // GET /admin/users, GET /admin/users/export.csv, DELETE /admin/users/:id/two-factor and
-  // GET/PATCH /admin/settings are built on another branch and do not exist on this one yet.
-  // These specs follow API.md; enable them once those routes are merged.
-  describe.skip('routes from the administration branch (enable after merging it)', () => {
+  describe('overview, export, reset and settings', () => {
     const overview = (token: string, query: Record<string, string | number> = {}) =>
       t.http
         .get('/admin/users')

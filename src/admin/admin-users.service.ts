@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager, In } from 'typeorm';
 
 import { AuditService } from '../audit/audit.service';
@@ -13,6 +13,8 @@ import {
   TwoFactorCredential,
   isCredentialActive,
 } from '../two-factor/two-factor-credential.entity';
+import { TwoFactorException } from '../two-factor/two-factor.exception';
+import { TwoFactorService } from '../two-factor/two-factor.service';
 import { Permission, User, isAdministrator } from '../users/user.entity';
 import { UsersException } from '../users/users.exception';
 import { UsersService } from '../users/users.service';
@@ -32,11 +34,14 @@ export interface UserChanges {
  */
 @Injectable()
 export class AdminUsersService {
+  private readonly logger = new Logger(AdminUsersService.name);
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly clients: ClientsService,
     private readonly users: UsersService,
     private readonly sessions: SessionsService,
+    private readonly twoFactor: TwoFactorService,
     private readonly audit: AuditService,
     private readonly transactions: TransactionRunner,
     private readonly clock: Clock,
@@ -61,6 +66,11 @@ export class AdminUsersService {
       .getRepository(User)
       .findOneBy({ id: userId, clientId: In(ids) });
     if (!user) {
+      // Answered as if the user did not exist; an id of another tenant may be a probe.
+      this.logger.warn(
+        { userId: principal.user.id, clientId: principal.homeClient.id, requestedUserId: userId },
+        'Administrator asked for a user out of reach',
+      );
       throw CommonException.notFound('User');
     }
 
@@ -116,6 +126,10 @@ export class AdminUsersService {
   ): Promise<AdminUserDto> {
     const target = await this.getUserInReachOrThrow(principal, userId);
     if (changes.twoFactorExempt !== undefined && target.id === principal.user.id) {
+      this.logger.warn(
+        { userId: principal.user.id, clientId: principal.homeClient.id },
+        'Administrator tried to change their own 2FA exemption',
+      );
       throw UsersException.cannotChangeOwnExemption();
     }
 
@@ -152,22 +166,65 @@ export class AdminUsersService {
       if (current.active && !next.active) {
         await this.sessions.endAllForUser(tx, current.id);
       }
-      await this.audit.record(
-        {
-          event: 'user.updated',
-          actorUserId: principal.user.id,
-          targetUserId: current.id,
-          clientId: current.clientId,
-          ip,
-          details: changedFields(current, next),
-        },
-        tx,
-      );
+      const context = {
+        actorUserId: principal.user.id,
+        targetUserId: current.id,
+        clientId: current.clientId,
+        ip,
+      };
+      const changed = changedFields(current, next);
+      if (Object.keys(changed).length > 0) {
+        await this.audit.record({ event: 'user.updated', ...context, details: changed }, tx);
+      }
+      if (current.twoFactorExempt !== next.twoFactorExempt) {
+        await this.audit.record(
+          {
+            event: 'user.exemption_changed',
+            ...context,
+            details: {
+              exempt: next.twoFactorExempt,
+              deadlineCleared: current.twoFactorDeadline !== null && twoFactorDeadline === null,
+            },
+          },
+          tx,
+        );
+      }
 
       return tx.findOneByOrFail(User, { id: current.id });
     });
+    if (target.twoFactorExempt !== updated.twoFactorExempt) {
+      this.logger.warn(
+        {
+          userId: principal.user.id,
+          clientId: principal.homeClient.id,
+          targetUserId: updated.id,
+          exempt: updated.twoFactorExempt,
+        },
+        'Administrator changed a 2FA exemption',
+      );
+    }
 
     return this.describe(updated, await this.isTwoFactorActive(updated.id));
+  }
+
+  /**
+   * Deactivates a user's 2FA for them (lost phone): 2FA, trusted devices, recovery codes and
+   * sessions go and the user is emailed. Administrators use My User for their own.
+   */
+  async resetTwoFactor(principal: Principal, userId: number, ip: string | null): Promise<void> {
+    const target = await this.getUserInReachOrThrow(principal, userId);
+    const actor = { userId: principal.user.id, clientId: principal.homeClient.id };
+    if (target.id === principal.user.id) {
+      this.logger.warn(actor, 'Administrator tried to reset their own 2FA');
+      throw TwoFactorException.cannotDeactivateOwn();
+    }
+    const home = await this.clients.getByIdOrThrow(target.clientId);
+
+    await this.twoFactor.resetForUser(target, home, { ...actor, ip });
+    this.logger.warn(
+      { ...actor, targetUserId: target.id, targetClientId: target.clientId },
+      '2FA reset by an administrator',
+    );
   }
 
   describe(user: User, twoFactorActive: boolean): AdminUserDto {
@@ -211,14 +268,12 @@ function changedFields(before: User, after: Omit<User, never>) {
   if (before.name !== after.name) {
     details.name = true;
   }
-  if (before.permissions.join(',') !== after.permissions.join(',')) {
-    details.permissions = [...after.permissions].sort().join(',');
+  const permissions = [...after.permissions].sort().join(',');
+  if ([...before.permissions].sort().join(',') !== permissions) {
+    details.permissions = permissions;
   }
   if (before.active !== after.active) {
     details.active = after.active;
-  }
-  if (before.twoFactorExempt !== after.twoFactorExempt) {
-    details.twoFactorExempt = after.twoFactorExempt;
   }
 
   return details;

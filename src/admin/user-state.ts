@@ -24,3 +24,19 @@ export function userState(
 
   return 'inactive';
 }
+
+/**
+ * `userState` as a SQL expression, so that the overview filters and counts in the database.
+ * It reads `users` as `u` left-joined to `two_factor_credentials` as `c`, and compares the
+ * deadline with the parameter `:now` (the application's clock, never the database's). The
+ * first branch mirrors `isCredentialActive`. `user-state.spec.ts` checks both agree on
+ * SQLite; the overview's end-to-end spec checks it on MySQL too.
+ */
+export const USER_STATE_SQL = `(CASE
+  WHEN c.secret_ciphertext IS NOT NULL AND c.secret_ciphertext <> ''
+    AND c.activated_at IS NOT NULL THEN 'active'
+  WHEN u.two_factor_exempt = 1 THEN 'exempt'
+  WHEN u.two_factor_deadline IS NULL THEN 'inactive'
+  WHEN u.two_factor_deadline <= :now THEN 'overdue'
+  ELSE 'pending'
+END)`;

@@ -33,7 +33,8 @@ export type AuditEventName =
   | 'client.switched'
   | 'settings.changed'
   | 'user.created'
-  | 'user.updated';
+  | 'user.updated'
+  | 'user.exemption_changed';
 
 export interface AuditEntry {
   event: AuditEventName;

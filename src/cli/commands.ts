@@ -5,6 +5,8 @@ import {
   createUserCommand,
   resetTwoFactorCommand,
 } from './directory-commands';
+import { runEnforcementCommand } from './enforcement-commands';
+import { requeueFailedMailCommand, sendMailCommand } from './mail-commands';
 
 /** Every operator command, in the order `npm run cli -- help` lists them. */
 export const COMMANDS: CliCommand[] = [
@@ -12,4 +14,7 @@ export const COMMANDS: CliCommand[] = [
   createUserCommand,
   resetTwoFactorCommand,
   demoSeedCommand,
+  runEnforcementCommand,
+  sendMailCommand,
+  requeueFailedMailCommand,
 ];

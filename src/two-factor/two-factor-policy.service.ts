@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 
 import { Environment } from '../../config/environment';
+import { Client } from '../clients/client.entity';
 import { Clock } from '../common/clock';
 import { DAY_MS, addMs } from '../common/time';
 import { User } from '../users/user.entity';
@@ -44,7 +45,8 @@ export class TwoFactorPolicyService {
 
   /**
    * After a user loses active 2FA: if still required, they must set it up at once (deadline
-   * now); the grace period is only for users who never had 2FA.
+   * now); the grace period is only for users who never had 2FA. A group client's user counts
+   * as required when a member requires 2FA, so that switching there grants no new grace.
    */
   async holdToSetupIfRequired(
     manager: EntityManager,
@@ -52,7 +54,7 @@ export class TwoFactorPolicyService {
     facts: TwoFactorFacts,
   ): Promise<void> {
     const after = { ...facts, active: false };
-    if (!isTwoFactorRequired(after)) {
+    if (!isTwoFactorRequired(after) && !(await this.isRequiredByMember(manager, after))) {
       return;
     }
     await manager.update(User, { id: userId }, { twoFactorDeadline: this.clock.now() });
@@ -60,5 +62,20 @@ export class TwoFactorPolicyService {
 
   async clearDeadline(manager: EntityManager, userId: number): Promise<void> {
     await manager.update(User, { id: userId }, { twoFactorDeadline: null });
+  }
+
+  private async isRequiredByMember(
+    manager: EntityManager,
+    facts: TwoFactorFacts,
+  ): Promise<boolean> {
+    if (facts.homeClient.kind !== 'group') {
+      return false;
+    }
+    const member = await manager.findOneBy(Client, {
+      groupId: facts.homeClient.id,
+      requireTwoFactor: true,
+    });
+
+    return member !== null && isTwoFactorRequired({ ...facts, activeClient: member });
   }
 }

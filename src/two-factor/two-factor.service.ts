@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, IsNull, Repository } from 'typeorm';
 
-import { AuditService } from '../audit/audit.service';
+import { AuditEntry, AuditService } from '../audit/audit.service';
 import { Client } from '../clients/client.entity';
 import { Clock } from '../common/clock';
 import { Principal } from '../common/request-context';
@@ -211,7 +211,7 @@ export class TwoFactorService {
 
     const { user } = principal;
     await this.transactions.run(async (tx) => {
-      await this.removeTwoFactor(tx, user.id);
+      const devicesRevoked = await this.removeTwoFactor(tx, user.id);
       await this.sessions.endAllForUser(tx, user.id, principal.session.id);
       await this.policy.holdToSetupIfRequired(tx, user.id, this.facts(principal));
       await this.outbox.enqueue(tx, 'two-factor-deactivated', user.email, {
@@ -226,6 +226,7 @@ export class TwoFactorService {
         },
         tx,
       );
+      await this.recordDevicesRevoked(tx, devicesRevoked, this.context(principal, ip));
     });
     this.logger.log({ userId: user.id, clientId: principal.activeClient.id }, '2FA deactivated');
   }
@@ -268,7 +269,7 @@ export class TwoFactorService {
       if (!credential?.secretCiphertext) {
         throw TwoFactorException.notActive();
       }
-      await this.removeTwoFactor(tx, target.id);
+      const devicesRevoked = await this.removeTwoFactor(tx, target.id);
       await this.sessions.endAllForUser(tx, target.id);
       await this.policy.holdToSetupIfRequired(tx, target.id, {
         user: target,
@@ -280,22 +281,44 @@ export class TwoFactorService {
         name: target.name,
         resetAt: this.clock.now().toISOString(),
       });
+      const context = {
+        actorUserId: actor?.userId ?? null,
+        targetUserId: target.id,
+        clientId: target.clientId,
+        ip: actor?.ip ?? null,
+      };
       await this.audit.record(
         {
           event: actor ? 'two_factor.reset_by_admin' : 'two_factor.reset_by_operator',
-          actorUserId: actor?.userId ?? null,
-          targetUserId: target.id,
-          clientId: target.clientId,
-          ip: actor?.ip ?? null,
+          ...context,
         },
         tx,
       );
+      await this.recordDevicesRevoked(tx, devicesRevoked, context);
     };
 
     await (manager ? work(manager) : this.transactions.run(work));
   }
 
-  private async removeTwoFactor(tx: EntityManager, userId: number): Promise<void> {
+  /**
+   * Clears setups that were never confirmed in time. Only the pending columns change: an
+   * active secret on the same row stays. Returns how many were cleared.
+   */
+  async clearExpiredSetups(now: Date): Promise<number> {
+    const result = await this.transactions.run((tx) =>
+      tx
+        .createQueryBuilder()
+        .update(TwoFactorCredential)
+        .set({ pendingSecretCiphertext: null, pendingExpiresAt: null, updatedAt: now })
+        .where('pending_expires_at <= :now', { now })
+        .execute(),
+    );
+
+    return affectedRows(result);
+  }
+
+  /** Removes the secret, the recovery codes and the trusted devices; returns devices revoked. */
+  private async removeTwoFactor(tx: EntityManager, userId: number): Promise<number> {
     await tx.update(
       TwoFactorCredential,
       { userId },
@@ -308,7 +331,27 @@ export class TwoFactorService {
       },
     );
     await tx.delete(RecoveryCode, { userId });
-    await this.trustedDevices.revokeAll(tx, userId);
+
+    return this.trustedDevices.revokeAll(tx, userId);
+  }
+
+  // Trusted devices that go with 2FA are revoked devices too, so the log says so.
+  private async recordDevicesRevoked(
+    tx: EntityManager,
+    count: number,
+    context: Pick<AuditEntry, 'actorUserId' | 'targetUserId' | 'clientId' | 'ip'>,
+  ): Promise<void> {
+    if (count === 0) {
+      return;
+    }
+    await this.audit.record(
+      {
+        event: 'trusted_device.revoked',
+        ...context,
+        details: { all: true, count, reason: 'two_factor_deactivated' },
+      },
+      tx,
+    );
   }
 
   private async replaceRecoveryCodes(tx: EntityManager, userId: number, codes: string[]) {

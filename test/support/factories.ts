@@ -262,3 +262,22 @@ export async function auditEvents(
 export function reloadUser(t: TestApp, id: number): Promise<User> {
   return t.dataSource.getRepository(User).findOneByOrFail({ id });
 }
+
+export interface LoggedIn {
+  user: User;
+  token: string;
+}
+
+/** A new administrator of the client (admin and user-management), logged in. */
+export async function createAdministrator(t: TestApp, clientId: number): Promise<LoggedIn> {
+  const user = await createUser(t, { clientId, admin: true });
+
+  return { user, token: await loginToken(t, user.email) };
+}
+
+/** A new user of the client without permissions, logged in. */
+export async function createLoggedInUser(t: TestApp, clientId: number): Promise<LoggedIn> {
+  const user = await createUser(t, { clientId });
+
+  return { user, token: await loginToken(t, user.email) };
+}

@@ -1,0 +1,37 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsInt, Max, Min } from 'class-validator';
+
+import { Optional } from '../../common/dto-rules';
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+// Bounds the OFFSET a request can ask the database for.
+export const MAX_PAGE = 1_000_000;
+// Ids are 32-bit integer columns; a larger number could only miss.
+export const MAX_ID = 2_147_483_647;
+
+/**
+ * An optional whole number from the query string. Only digits are read as a number; anything
+ * else ("1.5", "1e2", "", a repeated parameter) stays as given and fails with the field named.
+ */
+export function IsQueryInt(min: number, max: number, description?: string): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({ type: 'integer', minimum: min, maximum: max, description }),
+    Optional(),
+    Transform(({ value }: { value: unknown }) =>
+      typeof value === 'string' && /^[0-9]{1,16}$/.test(value) ? Number(value) : value,
+    ),
+    Max(max, { message: `$property must be at most ${max}` }),
+    Min(min, { message: `$property must be at least ${min}` }),
+    IsInt({ message: '$property must be an integer' }),
+  );
+}
+
+/** `page`, numbered from 1. */
+export const IsPage = (): PropertyDecorator => IsQueryInt(1, MAX_PAGE, 'From 1; default 1');
+
+/** `pageSize`, at most 100. */
+export const IsPageSize = (): PropertyDecorator =>
+  IsQueryInt(1, MAX_PAGE_SIZE, `Default ${DEFAULT_PAGE_SIZE}`);
