@@ -52,6 +52,28 @@ export function mysqlWithDeadlines(deadlines: DatabaseDeadlines): typeof mysql {
   }) as typeof mysql;
 }
 
+/**
+ * Calls `onExpired` once `ms` have passed, unless cancelled first. The timer fires in the
+ * loop's timers phase, but its verdict waits for the check phase of the same turn, after the
+ * poll phase has handed over whatever answers arrived meanwhile: a process that was starved of
+ * CPU past the deadline does not take an answer sitting in its socket for a lost one.
+ */
+function deadline(ms: number, onExpired: () => void): () => void {
+  let cancelled = false;
+  const timer = setTimeout(() => {
+    setImmediate(() => {
+      if (!cancelled) {
+        onExpired();
+      }
+    });
+  }, ms);
+
+  return () => {
+    cancelled = true;
+    clearTimeout(timer);
+  };
+}
+
 type ConnectionCallback = (
   error: NodeJS.ErrnoException | null,
   connection: mysql.PoolConnection,
@@ -65,7 +87,7 @@ function boundPool(pool: mysql.Pool, deadlines: DatabaseDeadlines): mysql.Pool {
 
   pool.getConnection = (callback: ConnectionCallback): void => {
     let settled = false;
-    const timer = setTimeout(() => {
+    const cancel = deadline(deadlines.acquireMs, () => {
       settled = true;
       callback(
         new DatabaseTimeoutError(
@@ -74,7 +96,7 @@ function boundPool(pool: mysql.Pool, deadlines: DatabaseDeadlines): mysql.Pool {
         ),
         undefined as unknown as mysql.PoolConnection,
       );
-    }, deadlines.acquireMs);
+    });
 
     getConnection((error, connection) => {
       if (settled) {
@@ -84,7 +106,7 @@ function boundPool(pool: mysql.Pool, deadlines: DatabaseDeadlines): mysql.Pool {
         return;
       }
       settled = true;
-      clearTimeout(timer);
+      cancel();
       if (error) {
         callback(error, connection);
 
@@ -114,7 +136,7 @@ function boundQueries(connection: mysql.PoolConnection, queryMs: number): mysql.
     }
     const callback = args[last] as Callback;
     let settled = false;
-    const timer = setTimeout(() => {
+    const cancel = deadline(queryMs, () => {
       settled = true;
       // The answer may never come, and mysql2 would queue every later statement behind it.
       connection.destroy();
@@ -125,13 +147,13 @@ function boundQueries(connection: mysql.PoolConnection, queryMs: number): mysql.
           `No answer from the database in ${queryMs} ms`,
         ),
       );
-    }, queryMs);
+    });
     args[last] = (error: unknown, ...results: unknown[]) => {
       if (settled) {
         return;
       }
       settled = true;
-      clearTimeout(timer);
+      cancel();
       callback(error, ...results);
     };
 
