@@ -14,9 +14,9 @@ describe('many users at the same moment', () => {
   });
   afterAll(() => t.close());
 
-  it('confirms 2FA for twenty users at once, each with ten recovery codes', async () => {
+  it('confirms 2FA for twelve users at once, each with ten recovery codes', async () => {
     const client = await createClient(t);
-    const users = await createUsersInBulk(t, client.id, 20);
+    const users = await createUsersInBulk(t, client.id, 12);
     const tokens = await Promise.all(users.map((user) => loginToken(t, user.email)));
     const secrets = await Promise.all(
       tokens.map(async (token) => {
@@ -24,7 +24,7 @@ describe('many users at the same moment', () => {
           .post('/me/two-factor/setup')
           .set(bearer(token))
           .send({ password: 'a long enough password' });
-        expect(setup.status).toBe(201);
+        expect([setup.status, setup.body.error]).toEqual([201, undefined]);
 
         return (setup.body as { secret: string }).secret;
       }),
