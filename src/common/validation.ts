@@ -54,6 +54,12 @@ export class StrictValidationPipe extends ValidationPipe {
 
     return super.transform(value, metadata);
   }
+
+  // Nest would turn a route parameter typed as number into Number(text), which reads "0x10",
+  // "1e1" and " 12" as ids. Parameters keep their text for their own pipe to parse strictly.
+  protected override transformPrimitive(value: unknown, metadata: ArgumentMetadata): unknown {
+    return metadata.type === 'param' ? value : super.transformPrimitive(value, metadata);
+  }
 }
 
 function isForbiddenKey(key: string): boolean {
