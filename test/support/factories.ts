@@ -93,6 +93,9 @@ export interface LoginAnswer {
     expiresAt: string;
     notice: unknown;
     trustedDeviceToken?: string;
+    /** On an error answer. */
+    error?: string;
+    message?: string;
   };
 }
 
