@@ -5,7 +5,9 @@ import type request from 'supertest';
 import { Client, ClientKind } from '../../src/clients/client.entity';
 import { ClientsService } from '../../src/clients/clients.service';
 import { MailOutbox } from '../../src/notifications/mail-outbox.entity';
-import { Session } from '../../src/sessions/session.entity';
+import { TransactionRunner } from '../../src/database/transaction-runner';
+import { Channel, Session } from '../../src/sessions/session.entity';
+import { SessionsService } from '../../src/sessions/sessions.service';
 import { TwoFactorCredential } from '../../src/two-factor/two-factor-credential.entity';
 import { ARGON2_OPTIONS } from '../../src/users/password-hasher';
 import { Permission, User } from '../../src/users/user.entity';
@@ -270,4 +272,32 @@ export async function tableText(t: TestApp, table: string): Promise<string> {
   const rows: unknown = await t.dataSource.query(`SELECT * FROM ${table}`);
 
   return JSON.stringify(rows);
+}
+
+/**
+ * A session for `user` written straight to the database, without a password check (argon2 is
+ * slow): `full` has passed every step, `pending` still owes the code (for a user with 2FA).
+ */
+export async function issueSession(
+  t: TestApp,
+  user: User,
+  options: { stage?: 'full' | 'pending'; channel?: Channel } = {},
+): Promise<string> {
+  const now = t.clock.now();
+  const channel = options.channel ?? 'backoffice';
+  const pending = options.stage === 'pending';
+  const { token } = await t.get(TransactionRunner).run((tx) =>
+    t.get(SessionsService).issue(tx, {
+      userId: user.id,
+      channel,
+      activeClientId: user.clientId,
+      passwordVerifiedAt: now,
+      secondFactorVerifiedAt: pending || channel !== 'backoffice' ? null : now,
+      pending,
+      ip: null,
+      userAgent: null,
+    }),
+  );
+
+  return token;
 }

@@ -10,19 +10,23 @@ interface RouterLayer {
   route?: { path: string; methods: Record<string, boolean> };
 }
 
+const METHODS = new Set(['get', 'post', 'put', 'patch', 'delete']);
+
 /**
  * Every route the application serves, read from its Express router (the OpenAPI UI under
- * /docs excluded), so a test covers routes added later without being told about them.
+ * /docs and Nest's catch-all for unknown paths excluded), so a test covers routes added later
+ * without being told about them.
  */
 export function registeredRoutes(t: TestApp): RegisteredRoute[] {
   const express = t.app.getHttpAdapter().getInstance() as { router: { stack: RouterLayer[] } };
   const routes: RegisteredRoute[] = [];
   for (const layer of express.router.stack) {
-    if (!layer.route || layer.route.path.startsWith('/docs')) {
+    const path = layer.route?.path;
+    if (!layer.route || !path || path.startsWith('/docs') || path.includes('*')) {
       continue;
     }
-    for (const method of Object.keys(layer.route.methods)) {
-      routes.push({ method: method as RegisteredRoute['method'], path: layer.route.path });
+    for (const method of Object.keys(layer.route.methods).filter((m) => METHODS.has(m))) {
+      routes.push({ method: method as RegisteredRoute['method'], path });
     }
   }
 
