@@ -377,3 +377,59 @@ describe('per-IP login throttle', () => {
     expect(Number(answer.headers['retry-after'])).toBeGreaterThan(0);
   });
 });
+
+describe('GET /me', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  it("answers the caller's user, clients, permissions and 2FA state", async () => {
+    const client = await createClient(t);
+    const user = await createUser(t, { clientId: client.id, name: 'Ada', admin: true });
+
+    const me = await t.http.get('/me').set(bearer(await loginToken(t, user.email)));
+
+    expect(me.status).toBe(200);
+    expect(me.body).toEqual({
+      id: user.id,
+      email: user.email,
+      name: 'Ada',
+      homeClientId: client.id,
+      activeClientId: client.id,
+      permissions: expect.arrayContaining(['admin', 'user-management']),
+      stage: 'authenticated',
+      twoFactor: {
+        active: false,
+        activatedAt: null,
+        required: false,
+        exempt: false,
+        deadline: null,
+        available: true,
+        recoveryCodesLeft: 0,
+      },
+    });
+    expect(JSON.stringify(me.body)).not.toMatch(/password/i);
+  });
+
+  it('shows a required user the deadline their first login set', async () => {
+    const client = await createClient(t, { requireTwoFactor: true });
+    const user = await createUser(t, { clientId: client.id });
+
+    const answer = await login(t, user.email);
+    const me = await t.http.get('/me').set(bearer(answer.body.sessionToken));
+
+    const deadline = new Date(t.clock.now().getTime() + 10 * 24 * 60 * MINUTE).toISOString();
+    expect(answer.body.notice).toEqual({ kind: 'two-factor-required', deadline, daysLeft: 10 });
+    expect(me.body.twoFactor).toMatchObject({ required: true, deadline });
+  });
+
+  it('answers 401 unauthenticated without a session', async () => {
+    const answer = await t.http.get('/me');
+
+    expect(answer.status).toBe(401);
+    expect(answer.body.error).toBe('unauthenticated');
+  });
+});
