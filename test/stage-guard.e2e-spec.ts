@@ -3,6 +3,7 @@ import type { Response } from 'supertest';
 import { User } from '../src/users/user.entity';
 import {
   DEFAULT_PASSWORD,
+  activateTwoFactor,
   bearer,
   createClient,
   createTwoFactorUser,
@@ -135,6 +136,22 @@ describe('session stages', () => {
     const refused = await t.http.get('/me/trusted-devices').set(bearer(token));
     expect(refused.status).toBe(403);
     expect(refused.body.error).toBe('two_factor_setup_required');
+  });
+
+  it('lets a setup-required session that confirms 2FA reach every route from then on', async () => {
+    const requiringClient = await createClient(t, { requireTwoFactor: true });
+    const user = await createUser(t, { clientId: requiringClient.id });
+    await loginToken(t, user.email);
+    await passDeadline(t, user.id);
+    const token = await loginToken(t, user.email);
+    expect((await t.http.get('/me/trusted-devices').set(bearer(token))).status).toBe(403);
+
+    await activateTwoFactor(t, token);
+
+    const me = await t.http.get('/me').set(bearer(token));
+    expect(me.body.stage).toBe('authenticated');
+    expect(me.body.twoFactor).toMatchObject({ active: true, required: false, deadline: null });
+    expect((await t.http.get('/me/trusted-devices').set(bearer(token))).status).toBe(200);
   });
 
   it('lets public routes ignore credentials, even a pending session', async () => {
