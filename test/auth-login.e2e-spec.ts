@@ -326,6 +326,24 @@ describe('per-email failed-password counter', () => {
     expect(locked.body.error).toBe('too_many_attempts');
   });
 
+  it('checks no more than 10 of 20 wrong passwords sent at once, and then locks', async () => {
+    const user = await createUser(t, { clientId });
+    const verify = jest.spyOn(t.get(PasswordHasher), 'verify');
+
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => login(t, user.email, `wrong password ${i}`)),
+      );
+
+      const statuses = answers.map((answer) => answer.status).sort();
+      expect(statuses).toEqual([...Array(10).fill(401), ...Array(10).fill(429)]);
+      expect(verify).toHaveBeenCalledTimes(10);
+    } finally {
+      verify.mockRestore();
+    }
+    expect((await login(t, user.email)).status).toBe(429);
+  });
+
   it('keeps the lock of one email away from other emails', async () => {
     const locked = await createUser(t, { clientId });
     const other = await createUser(t, { clientId });
