@@ -215,12 +215,18 @@ export class CodeVerifier {
 
   private async recordFailure(tx: EntityManager, attempt: CodeAttempt, now: Date): Promise<void> {
     const { user } = attempt;
-    await tx
+    const counted = await tx
       .createQueryBuilder()
       .update(TwoFactorCredential)
       .set({ failedAttempts: () => 'failed_attempts + 1', updatedAt: now })
       .where('user_id = :userId', { userId: user.id })
+      .andWhere('(locked_until IS NULL OR locked_until <= :now)', { now })
       .execute();
+    if (affectedRows(counted) !== 1) {
+      // A racing request started the lock after this one looked (MySQL reads a snapshot): this
+      // attempt falls in the lock, so it is refused uncounted and cannot lock a second time.
+      throw TwoFactorException.locked(secondsUntil(now, addMs(now, CODE_LOCK_MS)));
+    }
     // The failure that reaches the limit starts the lock; the count starts again after it.
     const locked = await tx
       .createQueryBuilder()
