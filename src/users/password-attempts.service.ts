@@ -92,8 +92,8 @@ export class PasswordAttemptsService {
       return;
     }
     const row = await this.failures.findOneBy({ email });
-    const until =
-      row?.lockedUntil && row.lockedUntil > now ? row.lockedUntil : addMs(now, PASSWORD_LOCK_MS);
+    // Not locked: 10 checks of this email are under way; they end within moments.
+    const until = row?.lockedUntil && row.lockedUntil > now ? row.lockedUntil : now;
     throw UsersException.tooManyAttempts(secondsUntil(now, until));
   }
 
