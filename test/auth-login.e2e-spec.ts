@@ -344,6 +344,23 @@ describe('per-email failed-password counter', () => {
     expect((await login(t, user.email)).status).toBe(429);
   });
 
+  it('answers logins beyond 10 at once for one email with a short Retry-After, and locks nothing', async () => {
+    const user = await createUser(t, { clientId });
+
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        t.http.post('/auth/login').send({ email: user.email, password: DEFAULT_PASSWORD }),
+      ),
+    );
+
+    expect(answers.filter((answer) => answer.status === 200).length).toBeGreaterThanOrEqual(10);
+    for (const answer of answers.filter((a) => a.status !== 200)) {
+      expect(answer.status).toBe(429);
+      expect(answer.headers['retry-after']).toBe('1');
+    }
+    expect((await login(t, user.email)).status).toBe(200);
+  });
+
   it('keeps the lock of one email away from other emails', async () => {
     const locked = await createUser(t, { clientId });
     const other = await createUser(t, { clientId });

@@ -7,8 +7,10 @@ import {
   createClient,
   createTwoFactorUser,
   createUser,
+  credentialOf,
   currentCode,
   loginToken,
+  outboxMails,
   pendingToken,
   sendCode,
   sendRecoveryCode,
@@ -19,6 +21,16 @@ import { totpCode, wrongCode } from './support/totp-reference';
 
 function times<T>(count: number, make: (index: number) => Promise<T>): Promise<T[]> {
   return Promise.all(Array.from({ length: count }, (_, index) => make(index)));
+}
+
+/** Pending sessions of one user, logged in one after the other. */
+async function pendingSessions(t: TestApp, email: string, count: number): Promise<string[]> {
+  const tokens: string[] = [];
+  for (let i = 0; i < count; i++) {
+    tokens.push(await pendingToken(t, email));
+  }
+
+  return tokens;
 }
 
 function statusCounts(answers: Response[]): Record<string, number> {
@@ -43,7 +55,7 @@ describe('two-factor races (parallel requests)', () => {
 
   it('accepts one valid code exactly once when 10 pending sessions of the user send it at once', async () => {
     const { user, secret } = await createTwoFactorUser(t, { clientId });
-    const pendings = await times(10, () => pendingToken(t, user.email));
+    const pendings = await pendingSessions(t, user.email, 10);
     const code = currentCode(t, secret);
 
     const answers = await Promise.all(pendings.map((pending) => sendCode(t, pending, code)));
@@ -140,7 +152,7 @@ describe('two-factor races (parallel requests)', () => {
 
   it('accepts one recovery code exactly once when 20 pending sessions use it at once', async () => {
     const { user, recoveryCodes } = await createTwoFactorUser(t, { clientId });
-    const pendings = await times(20, () => pendingToken(t, user.email));
+    const pendings = await pendingSessions(t, user.email, 20);
 
     const answers = await Promise.all(
       pendings.map((pending) => sendRecoveryCode(t, pending, recoveryCodes[0])),
@@ -165,11 +177,38 @@ describe('two-factor races (parallel requests)', () => {
     const answers = await times(20, () => sendRecoveryCode(t, pending, recoveryCodes[0]));
 
     expect(answers.filter((answer) => answer.status === 200)).toHaveLength(1);
-    expect(answers.filter((answer) => answer.status !== 200).map((a) => a.status)).toEqual(
-      Array(19).fill(401),
-    );
+    // Each refused use counts as a wrong code: the tenth locks code entry.
+    for (const answer of answers.filter((a) => a.status !== 200)) {
+      expect(['401 invalid_code', '401 unauthenticated', '429 two_factor_locked']).toContain(
+        `${answer.status} ${answer.body.error}`,
+      );
+    }
     const used = await t.dataSource.getRepository(RecoveryCode).findBy({ userId: user.id });
     expect(used.filter((code) => code.usedAt !== null)).toHaveLength(1);
+  });
+
+  it('locks code entry once, with one mail, when 20 wrong codes arrive at once', async () => {
+    const { user, secret } = await createTwoFactorUser(t, { clientId });
+    const pendings = await pendingSessions(t, user.email, 4);
+    const wrong = wrongCode(secret, t.clock.now());
+
+    const answers = await Promise.all(
+      pendings.flatMap((pending) => Array.from({ length: 5 }, () => sendCode(t, pending, wrong))),
+    );
+
+    // Ten are checked and refused; the others find the lock (or their session ended).
+    expect(answers.filter((answer) => answer.body.error === 'invalid_code')).toHaveLength(10);
+    for (const answer of answers.filter((a) => a.body.error !== 'invalid_code')) {
+      expect(['429 two_factor_locked', '401 unauthenticated']).toContain(
+        `${answer.status} ${answer.body.error}`,
+      );
+    }
+    const mails = (await outboxMails(t, user.email)).filter(
+      (mail) => mail.template === 'two-factor-locked',
+    );
+    expect(mails).toHaveLength(1);
+    const credential = await credentialOf(t, user.id);
+    expect(credential?.failedAttempts).toBe(0);
   });
 
   it('confirms a setup once when one code is sent 10 times at once', async () => {
