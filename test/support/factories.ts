@@ -84,7 +84,10 @@ export async function createUsersInBulk(
   const repository = t.dataSource.getRepository(User);
   await repository.insert(rows);
 
-  return repository.find({ where: rows.map((row) => ({ email: row.email })), order: { id: 'ASC' } });
+  return repository.find({
+    where: rows.map((row) => ({ email: row.email })),
+    order: { id: 'ASC' },
+  });
 }
 
 export interface LoginAnswer {
@@ -144,10 +147,7 @@ export async function activateTwoFactor(
   token: string,
   password = DEFAULT_PASSWORD,
 ): Promise<ActivatedTwoFactor> {
-  const setup = await t.http
-    .post('/me/two-factor/setup')
-    .set(bearer(token))
-    .send({ password });
+  const setup = await t.http.post('/me/two-factor/setup').set(bearer(token)).send({ password });
   if (setup.status !== 201) {
     throw new Error(`setup failed with ${setup.status}: ${JSON.stringify(setup.body)}`);
   }

@@ -103,7 +103,9 @@ async function startApp(storage: AppStorage): Promise<TestApp> {
   };
 }
 
-async function createDatabase(serverUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+async function createDatabase(
+  serverUrl: string,
+): Promise<{ url: string; drop: () => Promise<void> }> {
   const url = new URL(serverUrl.replace(/^mariadb:/, 'mysql:'));
   const name = `bo_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   const admin = await createConnection({
@@ -112,9 +114,7 @@ async function createDatabase(serverUrl: string): Promise<{ url: string; drop: (
     user: decodeURIComponent(url.username),
     password: decodeURIComponent(url.password),
   });
-  await admin.query(
-    `CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
-  );
+  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
   await admin.end();
   url.pathname = `/${name}`;
 
