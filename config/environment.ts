@@ -167,7 +167,11 @@ export function validateEnvironment(raw: NodeJS.ProcessEnv): Environment {
     Object.values(error.constraints ?? {}).map((text) => `${error.property}: ${text}`),
   );
 
-  if (env.TWO_FACTOR_ENCRYPTION_KEYS) {
+  // Keys are parsed only in the form the pattern allows; a malformed list is reported above.
+  const keysMalformed = problems.some((problem) =>
+    problem.startsWith('TWO_FACTOR_ENCRYPTION_KEYS:'),
+  );
+  if (env.TWO_FACTOR_ENCRYPTION_KEYS && !keysMalformed) {
     problems.push(...encryptionKeyProblems(env.TWO_FACTOR_ENCRYPTION_KEYS));
   }
   if (env.NODE_ENV === 'production') {
