@@ -38,7 +38,8 @@ export function ApiErrors(...kinds: ErrorKind[]): MethodDecorator {
     ApiResponse({
       status,
       description: `Error codes: ${codes.join(', ')}`,
-      schema: errorSchema(codes),
+      // Errors are JSON even where the route answers another type (the CSV export).
+      content: { 'application/json': { schema: errorSchema(codes) } },
     }),
   );
 
