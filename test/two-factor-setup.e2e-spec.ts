@@ -4,6 +4,7 @@ import { PNG } from 'pngjs';
 
 import { RecoveryCode } from '../src/two-factor/recovery-code.entity';
 import { TrustedDevice } from '../src/two-factor/trusted-device.entity';
+import { SecretCipher } from '../src/two-factor/secret-cipher';
 import { TwoFactorCredential } from '../src/two-factor/two-factor-credential.entity';
 import {
   DEFAULT_PASSWORD,
@@ -433,6 +434,22 @@ describe('two-factor setup, confirmation and deactivation', () => {
       }
       expect((await t.http.get('/me').set(bearer(pending))).body.error).toBe('two_factor_required');
       expect((await t.http.get('/me').set(bearer(token))).body.twoFactor.active).toBe(true);
+    });
+
+    it('fails closed on a secret that decrypts to something not ours: 503, never 500', async () => {
+      const { user, secret } = await createTwoFactorUser(t, { clientId });
+      const pending = await pendingToken(t, user.email);
+      const cipher = t.get(SecretCipher);
+      const repository = t.dataSource.getRepository(TwoFactorCredential);
+      await repository.update(
+        { userId: user.id },
+        { secretCiphertext: cipher.encrypt('not-base32!', user.id) },
+      );
+
+      const answer = await sendCode(t, pending, currentCode(t, secret));
+
+      expect(answer.status).toBe(503);
+      expect(answer.body.error).toBe('two_factor_unavailable');
     });
 
     it('fails closed on a tampered pending secret at confirmation', async () => {

@@ -164,15 +164,22 @@ export class CodeVerifier {
     return outcome.value;
   }
 
-  // A secret that does not decrypt (tampered, or its key is gone) fails closed: the error
-  // propagates and no code is accepted.
+  // A secret that does not decrypt (tampered, or its key is gone), or decrypts to something
+  // that is not a secret of ours, fails closed: no code is accepted.
   private decrypt(ciphertext: string, userId: number): string {
+    let secret: string;
     try {
-      return this.cipher.decrypt(ciphertext, userId);
+      secret = this.cipher.decrypt(ciphertext, userId);
     } catch (error) {
       this.logger.error({ userId }, 'A stored 2FA secret failed to decrypt');
       throw new SecretUnavailableError(error);
     }
+    if (!Totp.isWellFormedSecret(secret)) {
+      this.logger.error({ userId }, 'A stored 2FA secret is malformed');
+      throw new SecretUnavailableError(new Error('malformed secret'));
+    }
+
+    return secret;
   }
 
   private async getUnlocked(
