@@ -1,12 +1,17 @@
+import { TrustedDevice } from '../src/two-factor/trusted-device.entity';
 import { User } from '../src/users/user.entity';
 import {
   DEFAULT_PASSWORD,
   bearer,
   createClientWithAdministrator,
   createClient,
+  createTwoFactorUser,
   createUser,
+  currentCode,
   login,
   loginToken,
+  pendingToken,
+  sendCode,
   uniqueEmail,
 } from './support/factories';
 import { TestApp, createTestApp } from './support/test-app';
@@ -237,6 +242,24 @@ describe('administrators manage users', () => {
       const refused = await login(t, user.email);
       expect(refused.status).toBe(401);
       expect(refused.body).toEqual(unknown.body);
+    });
+
+    it('revokes the trusted devices of a deactivated user, so reactivation asks for the code', async () => {
+      const { client, token } = await createClientWithAdministrator(t);
+      const { user, secret } = await createTwoFactorUser(t, { clientId: client.id });
+      const pending = await pendingToken(t, user.email);
+      const trusted = await sendCode(t, pending, currentCode(t, secret), { trustDevice: true });
+      const deviceToken = trusted.body.trustedDeviceToken as string;
+      expect(deviceToken).toEqual(expect.any(String));
+
+      await updateUserAs(token, user.id, { active: false });
+      await updateUserAs(token, user.id, { active: true });
+
+      const again = await login(t, user.email, DEFAULT_PASSWORD, {
+        trustedDeviceToken: deviceToken,
+      });
+      expect(again.body.stage).toBe('two-factor-required');
+      expect(await t.dataSource.getRepository(TrustedDevice).countBy({ userId: user.id })).toBe(0);
     });
 
     it('lets a reactivated user log in again', async () => {
