@@ -115,6 +115,11 @@ describe('validateEnvironment', () => {
     }
   });
 
+  it('says one thing per bad variable, the first rule it breaks', () => {
+    expect(problemsOf({ PORT: 'eighty' })).toHaveLength(1);
+    expect(problemsOf({ TOTP_WINDOW: 'two' })).toHaveLength(1);
+  });
+
   it('names every bad variable at once, in one error whose message lists them', () => {
     let error: unknown;
     try {
