@@ -163,7 +163,10 @@ export function validateEnvironment(raw: NodeJS.ProcessEnv): Environment {
     Object.entries(raw).filter(([name, value]) => known.includes(name) && value !== undefined),
   );
   const env = plainToInstance(Environment, present, { exposeDefaultValues: true });
-  const problems = validateSync(env, { forbidUnknownValues: false, stopAtFirstError: true }).flatMap((error) =>
+  const problems = validateSync(env, {
+    forbidUnknownValues: false,
+    stopAtFirstError: true,
+  }).flatMap((error) =>
     Object.values(error.constraints ?? {}).map((text) => `${error.property}: ${text}`),
   );
 
