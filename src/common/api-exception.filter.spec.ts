@@ -1,8 +1,24 @@
-import type { ArgumentsHost } from '@nestjs/common';
-import { QueryFailedError } from 'typeorm';
+import {
+  ArgumentsHost,
+  BadGatewayException,
+  BadRequestException,
+  ForbiddenException,
+  HttpException,
+  Logger,
+  MethodNotAllowedException,
+  NotFoundException,
+  PayloadTooLargeException,
+  UnauthorizedException,
+  UnsupportedMediaTypeException,
+} from '@nestjs/common';
+import { ThrottlerException } from '@nestjs/throttler';
+import { QueryFailedError, TypeORMError } from 'typeorm';
 
 import { DatabaseTimeoutError } from '../database/mysql-deadlines';
+import { TwoFactorException } from '../two-factor/two-factor.exception';
+import { UsersException } from '../users/users.exception';
 import { ApiExceptionFilter } from './api-exception.filter';
+import { CommonException } from './common.exception';
 
 interface Written {
   status?: number;
@@ -10,56 +26,181 @@ interface Written {
   headers: Record<string, string>;
 }
 
-function answer(exception: unknown): Written {
+function handle(exception: unknown, options: { headersSent?: boolean } = {}): Written {
   const written: Written = { headers: {} };
   const response = {
-    headersSent: false,
+    headersSent: options.headersSent ?? false,
     setHeader: (name: string, value: string) => {
       written.headers[name] = value;
     },
-    status: (status: number) => {
-      written.status = status;
+    status(code: number) {
+      written.status = code;
 
-      return { json: (body: unknown) => (written.body = body) };
+      return this;
+    },
+    json(body: unknown) {
+      written.body = body;
+
+      return this;
     },
   };
   const host = {
     switchToHttp: () => ({ getResponse: () => response, getRequest: () => ({ id: 'req-1' }) }),
   } as unknown as ArgumentsHost;
-  const filter = new ApiExceptionFilter();
-  jest.spyOn(filter['logger'], 'error').mockImplementation(() => undefined);
-  filter.catch(exception, host);
+  new ApiExceptionFilter().catch(exception, host);
 
   return written;
 }
 
+function queryFailed(code: string, message = 'query failed'): QueryFailedError {
+  return new QueryFailedError('SELECT 1', [], Object.assign(new Error(message), { code }));
+}
+
 describe('ApiExceptionFilter', () => {
-  const unavailable = {
-    statusCode: 503,
-    error: 'database_unavailable',
-    message: 'The database is unavailable; try again shortly',
-  };
+  let logged: jest.SpyInstance;
 
-  it('answers 503 database_unavailable when a statement got no answer in time', () => {
-    const timeout = new DatabaseTimeoutError('DB_QUERY_TIMEOUT', 'No answer in 2000 ms');
-    const written = answer(new QueryFailedError('SELECT 1', [], timeout));
+  beforeEach(() => {
+    logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+  });
+  afterEach(() => logged.mockRestore());
 
-    expect(written.status).toBe(503);
-    expect(written.body).toEqual(unavailable);
+  it('writes our exceptions as { statusCode, error, message }', () => {
+    const written = handle(UsersException.emailTaken());
+
+    expect(written.status).toBe(409);
+    expect(written.body).toEqual({
+      statusCode: 409,
+      error: 'email_taken',
+      message: 'A user with this email already exists',
+    });
+    expect(written.headers).toEqual({});
+  });
+
+  it('sends the Retry-After an exception carries', () => {
+    const written = handle(TwoFactorException.locked(840));
+
+    expect(written.status).toBe(429);
+    expect(written.headers['Retry-After']).toBe('840');
+  });
+
+  it('adds a Retry-After to a 429 or 503 that carries none', () => {
+    const written = handle(
+      new CommonException({ status: 503, code: 'server_busy' }, 'The server is busy'),
+    );
+
     expect(written.headers['Retry-After']).toBe('5');
   });
 
-  it('answers 503 database_unavailable when no connection came in time', () => {
-    const written = answer(new DatabaseTimeoutError('DB_ACQUIRE_TIMEOUT', 'No connection'));
+  it("answers the throttler's exception as 429 too_many_attempts with Retry-After", () => {
+    const written = handle(new ThrottlerException());
 
-    expect(written.status).toBe(503);
-    expect(written.body).toEqual(unavailable);
+    expect(written.status).toBe(429);
+    expect(written.body).toMatchObject({ statusCode: 429, error: 'too_many_attempts' });
+    expect(Number(written.headers['Retry-After'])).toBeGreaterThan(0);
   });
 
-  it('answers 500 internal_error for an error it does not know', () => {
-    const written = answer(new Error('boom'));
+  it.each([
+    [new BadRequestException('bad'), 400, 'validation_failed'],
+    [new UnauthorizedException(), 401, 'unauthenticated'],
+    [new ForbiddenException(), 403, 'forbidden'],
+    [new NotFoundException('Cannot GET /nowhere'), 404, 'not_found'],
+    [new MethodNotAllowedException(), 405, 'method_not_allowed'],
+    [new PayloadTooLargeException(), 413, 'payload_too_large'],
+    [new UnsupportedMediaTypeException(), 415, 'unsupported_media_type'],
+    [new BadGatewayException(), 502, 'internal_error'],
+  ])('gives a stable code to a framework error of status %#', (exception, status, code) => {
+    const written = handle(exception);
+
+    expect(written.status).toBe(status);
+    expect(written.body).toEqual({ statusCode: status, error: code, message: expect.any(String) });
+  });
+
+  it('joins a list of messages into one string', () => {
+    const written = handle(new BadRequestException(['email is wrong', 'name is missing']));
+
+    expect((written.body as { message: string }).message).toBe('email is wrong; name is missing');
+  });
+
+  it('keeps a plain string response as the message', () => {
+    const written = handle(new HttpException('I am a teapot', 418));
+
+    expect(written.body).toMatchObject({ statusCode: 418, message: 'I am a teapot' });
+  });
+
+  it.each([
+    ['a refused connection', queryFailed('ECONNREFUSED')],
+    ['a lost connection', queryFailed('PROTOCOL_CONNECTION_LOST')],
+    ['a busy SQLite file', queryFailed('SQLITE_BUSY')],
+    ['a closed pool', new TypeORMError('Pool is closed.')],
+    ['a driver error outside TypeORM', Object.assign(new Error('connect'), { code: 'ETIMEDOUT' })],
+  ])('answers %s as 503 database_unavailable with Retry-After', (_case, exception) => {
+    const written = handle(exception);
+
+    expect(written.status).toBe(503);
+    expect(written.body).toMatchObject({ error: 'database_unavailable' });
+    expect(written.headers['Retry-After']).toBe('5');
+  });
+
+  it('does not take a failed query for an unavailable database', () => {
+    const written = handle(queryFailed('ER_DUP_ENTRY', "Duplicate entry 'x' for key"));
 
     expect(written.status).toBe(500);
-    expect(written.body).toMatchObject({ error: 'internal_error' });
+    expect(written.body).toEqual({
+      statusCode: 500,
+      error: 'internal_error',
+      message: 'Internal error',
+    });
+  });
+
+  it('answers an unknown error as 500 internal_error without its message, and logs it', () => {
+    const written = handle(new Error('secret detail of a bug'));
+
+    expect(written.status).toBe(500);
+    expect(JSON.stringify(written.body)).not.toContain('secret detail');
+    expect(written.headers).toEqual({});
+    expect(logged).toHaveBeenCalledWith(
+      expect.objectContaining({ requestId: 'req-1', code: 'internal_error' }),
+      'Request failed with 500',
+    );
+  });
+
+  it('answers a thrown non-error as 500 internal_error', () => {
+    expect(handle('a string').status).toBe(500);
+    expect(handle(null).status).toBe(500);
+    expect(handle(undefined).status).toBe(500);
+  });
+
+  it('does not log a busy server as a fault, nor client errors', () => {
+    handle(CommonException.serverBusy(1));
+    handle(CommonException.notFound());
+
+    expect(logged).not.toHaveBeenCalled();
+  });
+
+  it('answers 503 database_unavailable when a statement got no answer in time', () => {
+    const timeout = new DatabaseTimeoutError('DB_QUERY_TIMEOUT', 'No answer in 2000 ms');
+    const written = handle(new QueryFailedError('SELECT 1', [], timeout));
+
+    expect(written.status).toBe(503);
+    expect(written.body).toEqual({
+      statusCode: 503,
+      error: 'database_unavailable',
+      message: 'The database is unavailable; try again shortly',
+    });
+    expect(written.headers['Retry-After']).toBe('5');
+  });
+
+  it('answers 503 database_unavailable when no database connection came in time', () => {
+    const written = handle(new DatabaseTimeoutError('DB_ACQUIRE_TIMEOUT', 'No connection'));
+
+    expect(written.status).toBe(503);
+    expect(written.body).toMatchObject({ error: 'database_unavailable' });
+  });
+
+  it('writes nothing once the headers are sent', () => {
+    const written = handle(CommonException.notFound(), { headersSent: true });
+
+    expect(written.status).toBeUndefined();
+    expect(written.body).toBeUndefined();
   });
 });
