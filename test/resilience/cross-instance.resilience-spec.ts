@@ -30,9 +30,15 @@ describe('three instances on one MariaDB', () => {
 
   it('accepts one valid code exactly once when 50 submissions race over the instances', async () => {
     const user = await twoFactorUser();
-    const sessions = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => pendingToken(cluster.instances[i % 3], user.email)),
-    );
+    // Logged in a few at a time: more than ten password checks at once for one email wait.
+    const sessions: string[] = [];
+    for (let i = 0; i < 50; i += 5) {
+      sessions.push(
+        ...(await Promise.all(
+          [0, 1, 2, 3, 4].map((j) => pendingToken(cluster.instances[(i + j) % 3], user.email)),
+        )),
+      );
+    }
     const { code } = await freshCode(user);
 
     const answers = await Promise.all(

@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { HttpAnswer, HttpRequest, send, sleep } from './http';
 
 export const ROOT = resolve(__dirname, '../../..');
 const MAIN = join(ROOT, 'dist/src/main.js');
+const CLI = join(ROOT, 'dist/src/cli/main.js');
 
 /** A free loopback port (the kernel picks it; the listener is closed again at once). */
 export function freePort(): Promise<number> {
@@ -64,12 +65,7 @@ export class ServiceInstance {
     this.log = createWriteStream(this.logFile, { flags: 'a' });
     const child = spawn(process.execPath, [MAIN], {
       cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        DATA_DIR: this.dataDir,
-        PORT: String(this.port),
-        ...this.env,
-      },
+      env: this.processEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
@@ -93,6 +89,30 @@ export class ServiceInstance {
       }
       await sleep(200);
     }
+  }
+
+  /** Runs the operator command line with this instance's configuration. */
+  cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolveRun) => {
+      execFile(
+        process.execPath,
+        [CLI, ...args],
+        { cwd: ROOT, env: this.processEnv(), timeout: 120_000 },
+        (error, stdout, stderr) => {
+          const code = error ? Number((error as { code?: unknown }).code ?? 1) || 1 : 0;
+          resolveRun({ code, stdout, stderr });
+        },
+      );
+    });
+  }
+
+  private processEnv(): NodeJS.ProcessEnv {
+    return {
+      PATH: process.env.PATH ?? '',
+      DATA_DIR: this.dataDir,
+      PORT: String(this.port),
+      ...this.env,
+    };
   }
 
   request(request: HttpRequest): Promise<HttpAnswer> {
