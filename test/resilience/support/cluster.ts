@@ -82,6 +82,17 @@ export class Cluster {
   }
 
   async stop(): Promise<void> {
+    // The logs go with the instances' folders: show what went wrong before they do.
+    const errors = this.errorLogLines();
+    if (errors.length > 0) {
+      process.stdout.write(
+        `${errors.length} lines at error level in the instances' logs (expected ones too), the first:\n` +
+          errors
+            .slice(0, 5)
+            .map((line) => `  ${JSON.stringify(line).slice(0, 600)}\n`)
+            .join(''),
+      );
+    }
     await Promise.all(this.instances.map((instance) => instance.dispose()));
     await this.mail.stop();
     if (this.db) {

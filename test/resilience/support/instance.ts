@@ -1,5 +1,5 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, WriteStream } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -142,12 +142,18 @@ export class ServiceInstance {
     return exit;
   }
 
-  /** Stops it if it still runs (SIGKILL: teardown after a failure must not hang). */
+  /**
+   * Stops it if it still runs (SIGKILL: teardown after a failure must not hang) and removes
+   * its folder, log included, unless RESILIENCE_KEEP_LOGS is set.
+   */
   async dispose(): Promise<void> {
     if (this.running) {
       await this.kill('SIGTERM', 10_000).catch(() => this.kill('SIGKILL'));
     }
     this.log?.end();
+    if (!process.env.RESILIENCE_KEEP_LOGS) {
+      rmSync(this.dataDir, { recursive: true, force: true });
+    }
   }
 
   /** The process output so far. */
