@@ -9,8 +9,16 @@ import { Environment, validateEnvironment } from './environment';
 
 export const SQLITE_FILE = 'backoffice.sqlite';
 
+export interface DataSourceUse {
+  /** Bound each statement by DB_TIMEOUT_MS (the service); off for migration tools. */
+  statementDeadline?: boolean;
+}
+
 /** TypeORM options for the validated environment: SQLite in DATA_DIR unless DB_URL is set. */
-export function dataSourceOptions(env: Environment): DataSourceOptions {
+export function dataSourceOptions(
+  env: Environment,
+  { statementDeadline = true }: DataSourceUse = {},
+): DataSourceOptions {
   const common = {
     entities: ENTITIES,
     migrations: MIGRATIONS,
@@ -25,7 +33,10 @@ export function dataSourceOptions(env: Environment): DataSourceOptions {
       type: 'mysql',
       connectorPackage: 'mysql2',
       // A server that stops answering must not hold requests: bounded waits, then 503.
-      driver: mysqlWithDeadlines({ acquireMs: env.DB_TIMEOUT_MS, queryMs: env.DB_TIMEOUT_MS }),
+      driver: mysqlWithDeadlines({
+        acquireMs: env.DB_TIMEOUT_MS,
+        queryMs: statementDeadline ? env.DB_TIMEOUT_MS : null,
+      }),
       url: env.DB_URL.replace(/^mariadb:/, 'mysql:'),
       // Instants are UTC on the wire and in the columns, whatever the server's zone.
       timezone: 'Z',
@@ -53,5 +64,10 @@ export function dataSourceOptions(env: Environment): DataSourceOptions {
   };
 }
 
-/** The data source the TypeORM command line uses: the same validated values as the service. */
-export default new DataSource(dataSourceOptions(validateEnvironment(process.env)));
+/**
+ * The data source the TypeORM command line uses: the same validated values as the service,
+ * without the statement deadline, since it runs migrations.
+ */
+export default new DataSource(
+  dataSourceOptions(validateEnvironment(process.env), { statementDeadline: false }),
+);

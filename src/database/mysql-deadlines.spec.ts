@@ -174,4 +174,19 @@ describe('mysqlWithDeadlines', () => {
     expect((bounded.error as DatabaseTimeoutError).code).toBe('DB_QUERY_TIMEOUT');
     await expect(unbounded).resolves.toMatchObject({ affectedRows: 1 });
   });
+
+  it('has no statement deadline for the migration tools', async () => {
+    const server = await fakeServer();
+    closers.push(server.close);
+    const pool = mysqlWithDeadlines({ acquireMs: 300, queryMs: null }).createPool({
+      host: '127.0.0.1',
+      port: server.port,
+      user: 'u',
+      password: 'p',
+    });
+    closers.push(() => pool.end(() => undefined));
+    server.delayMs = 600;
+
+    await expect(query(pool, 'SELECT 1')).resolves.toMatchObject({ affectedRows: 1 });
+  });
 });

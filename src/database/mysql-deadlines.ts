@@ -20,8 +20,8 @@ export class DatabaseTimeoutError extends Error {
 export interface DatabaseDeadlines {
   /** Longest wait for a connection from the pool, a new connection's handshake included. */
   acquireMs: number;
-  /** Longest wait for the answer to one statement; past it the connection is dropped. */
-  queryMs: number;
+  /** Longest wait for one statement's answer (null: none); past it the connection goes. */
+  queryMs: number | null;
 }
 
 const unbounded = new AsyncLocalStorage<true>();
@@ -112,7 +112,10 @@ function boundPool(pool: mysql.Pool, deadlines: DatabaseDeadlines): mysql.Pool {
 
         return;
       }
-      callback(null, boundQueries(connection, deadlines.queryMs));
+      callback(
+        null,
+        deadlines.queryMs === null ? connection : boundQueries(connection, deadlines.queryMs),
+      );
     });
   };
 
