@@ -130,7 +130,7 @@ describe('mail with three instances sending', () => {
       .map((line) => Number(/reminders: (\d+) queued/.exec(line)?.[1] ?? 0));
     figure(
       'reminders exactly once',
-      `${mails.length} mails for ${users.length} users due, 5 ticks on ${cluster.instances.length} instances (expected 200, ${cluster.mail.duplicates(mails).length} twice)`,
+      `${mails.length} mails for ${users.length} users due, 5 ticks of enforcement:run on all ${cluster.instances.length} instances at once (expected 200, ${cluster.mail.duplicates(mails).length} twice)`,
     );
     expect(arrived).toBe(true);
     expect(mails).toHaveLength(200);
