@@ -4,12 +4,21 @@ import { DataSource, DataSourceOptions } from 'typeorm';
 
 import { MIGRATIONS } from '../migrations';
 import { ENTITIES } from '../src/database/entities';
+import { mysqlWithDeadlines } from '../src/database/mysql-deadlines';
 import { Environment, validateEnvironment } from './environment';
 
 export const SQLITE_FILE = 'backoffice.sqlite';
 
+export interface DataSourceUse {
+  /** Bound each statement by DB_TIMEOUT_MS (the service); off for migration tools. */
+  statementDeadline?: boolean;
+}
+
 /** TypeORM options for the validated environment: SQLite in DATA_DIR unless DB_URL is set. */
-export function dataSourceOptions(env: Environment): DataSourceOptions {
+export function dataSourceOptions(
+  env: Environment,
+  { statementDeadline = true }: DataSourceUse = {},
+): DataSourceOptions {
   const common = {
     entities: ENTITIES,
     migrations: MIGRATIONS,
@@ -23,13 +32,18 @@ export function dataSourceOptions(env: Environment): DataSourceOptions {
       ...common,
       type: 'mysql',
       connectorPackage: 'mysql2',
+      // A server that stops answering must not hold requests: bounded waits, then 503.
+      driver: mysqlWithDeadlines({
+        acquireMs: env.DB_TIMEOUT_MS,
+        queryMs: statementDeadline ? env.DB_TIMEOUT_MS : null,
+      }),
       url: env.DB_URL.replace(/^mariadb:/, 'mysql:'),
       // Instants are UTC on the wire and in the columns, whatever the server's zone.
       timezone: 'Z',
       charset: 'utf8mb4_unicode_ci',
       supportBigNumbers: true,
       bigNumberStrings: false,
-      connectTimeout: 3000,
+      connectTimeout: env.DB_TIMEOUT_MS,
       extra: { connectionLimit: 20, enableKeepAlive: true },
     };
   }
@@ -50,5 +64,10 @@ export function dataSourceOptions(env: Environment): DataSourceOptions {
   };
 }
 
-/** The data source the TypeORM command line uses: the same validated values as the service. */
-export default new DataSource(dataSourceOptions(validateEnvironment(process.env)));
+/**
+ * The data source the TypeORM command line uses: the same validated values as the service,
+ * without the statement deadline, since it runs migrations.
+ */
+export default new DataSource(
+  dataSourceOptions(validateEnvironment(process.env), { statementDeadline: false }),
+);

@@ -47,6 +47,16 @@ export class Environment {
   })
   DB_URL?: string;
 
+  /**
+   * The longest a request waits for a database connection or for the answer to one statement;
+   * past it the request answers 503 database_unavailable.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(60000)
+  DB_TIMEOUT_MS = 2000;
+
   @Transform(emptyToUndefined)
   @IsOptional()
   @Matches(/^smtps?:\/\/\S+$/, { message: 'SMTP_URL must look like smtp://user:pass@host:port' })

@@ -8,6 +8,7 @@ import { Logger } from 'nestjs-pino';
 
 import { Environment } from '../config/environment';
 import { ApiExceptionFilter } from './common/api-exception.filter';
+import { answerClientErrorsInShape } from './common/http-client-errors';
 import { documentGuardErrors } from './common/openapi';
 import { StrictValidationPipe, mapBodyParserErrors, requireJsonBodies } from './common/validation';
 
@@ -36,6 +37,7 @@ export function configureApp(app: NestExpressApplication, env: Environment): voi
   app.use(json({ limit: BODY_LIMIT }), mapBodyParserErrors);
   app.useGlobalPipes(new StrictValidationPipe());
   app.useGlobalFilters(new ApiExceptionFilter());
+  answerClientErrorsInShape(app.getHttpServer());
   setUpOpenApi(app);
 }
 

@@ -14,6 +14,7 @@ import {
 import { ThrottlerException } from '@nestjs/throttler';
 import { QueryFailedError, TypeORMError } from 'typeorm';
 
+import { DatabaseTimeoutError } from '../database/mysql-deadlines';
 import { TwoFactorException } from '../two-factor/two-factor.exception';
 import { UsersException } from '../users/users.exception';
 import { ApiExceptionFilter } from './api-exception.filter';
@@ -174,6 +175,26 @@ describe('ApiExceptionFilter', () => {
     handle(CommonException.notFound());
 
     expect(logged).not.toHaveBeenCalled();
+  });
+
+  it('answers 503 database_unavailable when a statement got no answer in time', () => {
+    const timeout = new DatabaseTimeoutError('DB_QUERY_TIMEOUT', 'No answer in 2000 ms');
+    const written = handle(new QueryFailedError('SELECT 1', [], timeout));
+
+    expect(written.status).toBe(503);
+    expect(written.body).toEqual({
+      statusCode: 503,
+      error: 'database_unavailable',
+      message: 'The database is unavailable; try again shortly',
+    });
+    expect(written.headers['Retry-After']).toBe('5');
+  });
+
+  it('answers 503 database_unavailable when no database connection came in time', () => {
+    const written = handle(new DatabaseTimeoutError('DB_ACQUIRE_TIMEOUT', 'No connection'));
+
+    expect(written.status).toBe(503);
+    expect(written.body).toMatchObject({ error: 'database_unavailable' });
   });
 
   it('writes nothing once the headers are sent', () => {

@@ -10,6 +10,7 @@ import { ThrottlerException } from '@nestjs/throttler';
 import type { Response } from 'express';
 import { QueryFailedError, TypeORMError } from 'typeorm';
 
+import { DATABASE_TIMEOUT_CODES } from '../database/mysql-deadlines';
 import { ApiException } from './api.exception';
 import { COMMON_ERRORS } from './common.exception';
 import { AppRequest } from './request-context';
@@ -48,6 +49,7 @@ const UNAVAILABLE_CODES = new Set([
   'ER_CON_COUNT_ERROR',
   'SQLITE_BUSY',
   'SQLITE_LOCKED',
+  ...DATABASE_TIMEOUT_CODES,
 ]);
 
 /**

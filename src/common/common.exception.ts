@@ -2,6 +2,7 @@ import { ApiException, ErrorKind } from './api.exception';
 
 export const COMMON_ERRORS = {
   validationFailed: { status: 400, code: 'validation_failed' },
+  malformedRequest: { status: 400, code: 'malformed_request' },
   unauthenticated: { status: 401, code: 'unauthenticated' },
   forbidden: { status: 403, code: 'forbidden' },
   wrongChannel: { status: 403, code: 'wrong_channel' },
@@ -9,7 +10,9 @@ export const COMMON_ERRORS = {
   notFound: { status: 404, code: 'not_found' },
   methodNotAllowed: { status: 405, code: 'method_not_allowed' },
   payloadTooLarge: { status: 413, code: 'payload_too_large' },
+  requestTimeout: { status: 408, code: 'request_timeout' },
   unsupportedMediaType: { status: 415, code: 'unsupported_media_type' },
+  headersTooLarge: { status: 431, code: 'headers_too_large' },
   tooManyAttempts: { status: 429, code: 'too_many_attempts' },
   internalError: { status: 500, code: 'internal_error' },
   serverBusy: { status: 503, code: 'server_busy' },

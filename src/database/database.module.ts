@@ -7,6 +7,7 @@ import { Environment } from '../../config/environment';
 import { DatabaseLock } from './database-lock';
 import { ENTITIES } from './entities';
 import { JobLeaseService } from './job-lease.service';
+import { withoutQueryDeadline } from './mysql-deadlines';
 import { TransactionRunner } from './transaction-runner';
 
 export const MIGRATION_LOCK = 'backoffice:migrations';
@@ -39,9 +40,10 @@ export class DatabaseModule implements OnModuleInit {
   ) {}
 
   // Migrations run at start under a lock, so instances starting together apply them once.
+  // Their statements have no deadline: DDL on a large table may take minutes.
   async onModuleInit(): Promise<void> {
     const applied = await this.lock.withLock(MIGRATION_LOCK, () =>
-      this.dataSource.runMigrations({ transaction: 'each' }),
+      withoutQueryDeadline(() => this.dataSource.runMigrations({ transaction: 'each' })),
     );
     if (applied.length > 0) {
       this.logger.log(`Applied migrations: ${applied.map((m) => m.name).join(', ')}`);

@@ -1,16 +1,25 @@
 import { Injectable } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource, EntityManager } from 'typeorm';
 
 const MYSQL_DEADLOCK = 1213;
 const MYSQL_LOCK_WAIT_TIMEOUT = 1205;
 const MAX_ATTEMPTS = 3;
+// Retried at once, two victims of one deadlock would meet again in the same order.
+const RETRY_JITTER_MS = 20;
 
 /**
  * Runs units of work in a transaction. Every write in the service goes through here.
  *
  * On SQLite, TypeORM shares one connection between all requests, so two open transactions
- * would interleave on it; a single promise chain serialises them. On MySQL a deadlock victim
- * is retried, since InnoDB may pick any of two racing conditional updates.
+ * would interleave on it; a single promise chain serialises them.
+ *
+ * On MySQL transactions run at READ COMMITTED. Under InnoDB's default, REPEATABLE READ, a
+ * statement that finds no row (deleting the recovery codes of a user who has none, say) still
+ * locks the gap where such rows would go; two unrelated users' transactions then hold the same
+ * gap and deadlock on their inserts. Every rule here rests on conditional updates and unique
+ * keys, which hold at READ COMMITTED. A deadlock victim is still retried, after a short random
+ * pause, since InnoDB may pick either of two racing conditional updates.
  */
 @Injectable()
 export class TransactionRunner {
@@ -24,7 +33,7 @@ export class TransactionRunner {
 
   async run<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     if (!this.isSqlite) {
-      return this.withDeadlockRetry(() => this.dataSource.transaction(work));
+      return this.withDeadlockRetry(() => this.dataSource.transaction('READ COMMITTED', work));
     }
 
     const previous = this.tail;
@@ -48,6 +57,7 @@ export class TransactionRunner {
         if (tries >= MAX_ATTEMPTS || !isRetryable(error)) {
           throw error;
         }
+        await sleep(Math.random() * RETRY_JITTER_MS * tries);
       }
     }
   }

@@ -114,6 +114,23 @@ export class MailOutboxService {
     return this.settle(mail, token, { status: 'failed', lastError: reason });
   }
 
+  /** Keeps claimed rows this sender's until `expiresAt`; returns how many still were. */
+  async renewClaim(token: string, ids: number[], expiresAt: Date): Promise<number> {
+    if (ids.length === 0) {
+      return 0;
+    }
+    const result = await this.transactions.run((tx) =>
+      tx
+        .createQueryBuilder()
+        .update(MailOutbox)
+        .set({ claimExpiresAt: expiresAt })
+        .where("id IN (:...ids) AND claim_token = :token AND status = 'pending'", { ids, token })
+        .execute(),
+    );
+
+    return affectedRows(result);
+  }
+
   /** Gives back claimed rows that were not tried, for another run to take at once. */
   async release(token: string, ids: number[]): Promise<number> {
     if (ids.length === 0) {

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 
 import { Clock } from '../common/clock';
-import { MINUTE_MS } from '../common/time';
+import { MINUTE_MS, addMs } from '../common/time';
 import { MailDeliveryService } from './mail-delivery.service';
 import { summarizeMailError } from './mail-error';
 import { MailOutbox } from './mail-outbox.entity';
@@ -10,9 +10,10 @@ import { nextAttemptAt } from './mail-retry-policy';
 
 /** Rows taken per claim; they are sent one after another. */
 export const CLAIM_BATCH_SIZE = 20;
-// Long enough for a whole batch even when every send runs into its 20-second timeout; a
-// crashed sender's rows are taken again once it lapses.
-export const CLAIM_TTL_MS = 15 * MINUTE_MS;
+// The claim on the rest of a batch is renewed before each send, so it only has to outlast one
+// send (at most its 20-second timeout) and the recording of its outcome. A sender that dies
+// lets go of its rows within this time, and another instance sends them.
+export const CLAIM_TTL_MS = MINUTE_MS;
 /** Rows one call handles at most, so a large backlog cannot hold a run (or a shutdown) long. */
 export const MAX_MAILS_PER_RUN = 500;
 
@@ -73,10 +74,15 @@ export class MailSenderService {
     shouldStop: () => boolean,
   ): Promise<void> {
     for (const [index, mail] of claim.mails.entries()) {
+      const rest = claim.mails.slice(index).map((row) => row.id);
       // Past its expiry the claim may already be someone else's: sending now could double.
       const lapsed = this.clock.now().getTime() >= claim.expiresAt.getTime();
       if (shouldStop() || lapsed) {
-        const rest = claim.mails.slice(index).map((row) => row.id);
+        counts.released += await this.outbox.release(claim.token, rest);
+
+        return;
+      }
+      if (!(await this.renew(claim, rest))) {
         counts.released += await this.outbox.release(claim.token, rest);
 
         return;
@@ -92,6 +98,15 @@ export class MailSenderService {
         );
       }
     }
+  }
+
+  // Extends the claim on the rows not sent yet; false when some of them are no longer ours.
+  private async renew(claim: MailClaim, ids: number[]): Promise<boolean> {
+    const expiresAt = addMs(this.clock.now(), CLAIM_TTL_MS);
+    const renewed = await this.outbox.renewClaim(claim.token, ids, expiresAt);
+    claim.expiresAt = expiresAt;
+
+    return renewed === ids.length;
   }
 
   private async sendOne(mail: MailOutbox, token: string, counts: MailSendCounts): Promise<void> {

@@ -4,7 +4,7 @@ import { Repository } from 'typeorm';
 
 import { PasswordFailure } from '../auth/password-failure.entity';
 import { Clock } from '../common/clock';
-import { MINUTE_MS, addMs, secondsUntil } from '../common/time';
+import { MINUTE_MS, SECOND_MS, addMs, secondsUntil } from '../common/time';
 import { TransactionRunner, affectedRows } from '../database/transaction-runner';
 import { PasswordHasher } from './password-hasher';
 import { User } from './user.entity';
@@ -12,6 +12,10 @@ import { UsersException } from './users.exception';
 
 export const PASSWORD_FAILURE_LIMIT = 10;
 export const PASSWORD_LOCK_MS = 15 * MINUTE_MS;
+// A check holds its place in the count for a few seconds at most (argon2 and its bounded
+// queue). A count at the limit that nothing has touched for longer holds places of checks that
+// never ended: cut off by a database outage or a crash between counting and recording.
+export const STALE_CHECK_MS = 15 * SECOND_MS;
 
 export type PasswordCheck = { ok: true } | { ok: false; lockedNow: boolean };
 
@@ -68,6 +72,9 @@ export class PasswordAttemptsService {
   // Counts the attempt up front, unless the email is locked or 10 attempts are already
   // counted (failed, or still being checked). Each statement is its own transaction: on MySQL,
   // INSERT IGNORE and UPDATE of one row in one transaction deadlock under concurrent logins.
+  // A count stuck at the limit without a lock lets one check through once it is stale: that
+  // check's outcome then settles it (a success clears it, a failure starts the lock), so the
+  // places of checks that never ended cannot shut the account out for good.
   private async reserveAttempt(email: string): Promise<void> {
     const now = this.clock.now();
     await this.transactions.run((manager) =>
@@ -84,7 +91,11 @@ export class PasswordAttemptsService {
         .createQueryBuilder()
         .update(PasswordFailure)
         .set({ failures: () => 'failures + 1', updatedAt: now })
-        .where('email = :email AND failures < :limit', { email, limit: PASSWORD_FAILURE_LIMIT })
+        .where('email = :email', { email })
+        .andWhere('(failures < :limit OR updated_at <= :stale)', {
+          limit: PASSWORD_FAILURE_LIMIT,
+          stale: addMs(now, -STALE_CHECK_MS),
+        })
         .andWhere('(locked_until IS NULL OR locked_until <= :now)', { now })
         .execute(),
     );
