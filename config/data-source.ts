@@ -4,6 +4,7 @@ import { DataSource, DataSourceOptions } from 'typeorm';
 
 import { MIGRATIONS } from '../migrations';
 import { ENTITIES } from '../src/database/entities';
+import { bindSqliteParameters } from '../src/database/sqlite-parameters';
 import { Environment, validateEnvironment } from './environment';
 
 export const SQLITE_FILE = 'backoffice.sqlite';
@@ -51,4 +52,6 @@ export function dataSourceOptions(env: Environment): DataSourceOptions {
 }
 
 /** The data source the TypeORM command line uses: the same validated values as the service. */
-export default new DataSource(dataSourceOptions(validateEnvironment(process.env)));
+export default bindSqliteParameters(
+  new DataSource(dataSourceOptions(validateEnvironment(process.env))),
+);

@@ -1,12 +1,13 @@
 import { Global, Logger, Module, OnModuleInit } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, DataSourceOptions } from 'typeorm';
 
 import { dataSourceOptions } from '../../config/data-source';
 import { Environment } from '../../config/environment';
 import { DatabaseLock } from './database-lock';
 import { ENTITIES } from './entities';
 import { JobLeaseService } from './job-lease.service';
+import { bindSqliteParameters } from './sqlite-parameters';
 import { TransactionRunner } from './transaction-runner';
 
 export const MIGRATION_LOCK = 'backoffice:migrations';
@@ -24,6 +25,8 @@ export const MIGRATION_LOCK = 'backoffice:migrations';
         retryAttempts: 2,
         retryDelay: 1000,
       }),
+      dataSourceFactory: (options?: DataSourceOptions) =>
+        Promise.resolve(bindSqliteParameters(new DataSource(options as DataSourceOptions))),
     }),
     TypeOrmModule.forFeature(ENTITIES),
   ],
