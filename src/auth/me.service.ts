@@ -33,10 +33,7 @@ export class MeService {
 
   async describe(principal: Principal): Promise<MeDto> {
     const { user } = principal;
-    const [activatedAt, recoveryCodesLeft] = await Promise.all([
-      this.twoFactor.getActivatedAt(user.id),
-      this.twoFactor.recoveryCodesLeft(user.id),
-    ]);
+    const recoveryCodesLeft = await this.twoFactor.recoveryCodesLeft(user.id);
     const facts = factsOf(principal);
 
     return {
@@ -49,7 +46,7 @@ export class MeService {
       stage: principal.stage,
       twoFactor: {
         active: principal.twoFactorActive,
-        activatedAt: activatedAt?.toISOString() ?? null,
+        activatedAt: principal.twoFactorActivatedAt?.toISOString() ?? null,
         required: isTwoFactorRequired(facts),
         exempt: user.twoFactorExempt,
         deadline: user.twoFactorDeadline?.toISOString() ?? null,

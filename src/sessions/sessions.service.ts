@@ -63,19 +63,12 @@ export class SessionsService {
     return { token, session };
   }
 
-  /** The live session for a token: not past its absolute end nor idle for 30 minutes. */
-  async findLive(token: string): Promise<Session | null> {
-    const session = await this.sessions.findOneBy({ tokenHash: hashToken(token) });
-    if (!session) {
-      return null;
-    }
+  /** A session is live until its absolute end and until it has been idle for 30 minutes. */
+  isLive(session: Session): boolean {
     const now = this.clock.now().getTime();
     const idleEnd = session.lastSeenAt.getTime() + SESSION_IDLE_MS;
-    if (now >= session.expiresAt.getTime() || now >= idleEnd) {
-      return null;
-    }
 
-    return session;
+    return now < session.expiresAt.getTime() && now < idleEnd;
   }
 
   async touch(session: Session): Promise<void> {

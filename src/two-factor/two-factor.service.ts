@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, IsNull, Repository } from 'typeorm';
+import { EntityManager, Repository } from 'typeorm';
 
 import { AuditEntry, AuditService } from '../audit/audit.service';
 import { Client } from '../clients/client.entity';
@@ -67,14 +67,14 @@ export class TwoFactorService {
     return isCredentialActive(await this.credentials.findOneBy({ userId }));
   }
 
-  async getActivatedAt(userId: number): Promise<Date | null> {
-    const credential = await this.credentials.findOneBy({ userId });
+  // Every GET /me asks this; a plain statement costs a fraction of the query builder's count.
+  async recoveryCodesLeft(userId: number): Promise<number> {
+    const [row] = await this.recoveryCodes.query<{ remaining: number | string }[]>(
+      'SELECT COUNT(*) AS remaining FROM recovery_codes WHERE user_id = ? AND used_at IS NULL',
+      [userId],
+    );
 
-    return credential?.secretCiphertext ? credential.activatedAt : null;
-  }
-
-  recoveryCodesLeft(userId: number): Promise<number> {
-    return this.recoveryCodes.countBy({ userId, usedAt: IsNull() });
+    return Number(row.remaining);
   }
 
   /**
