@@ -1,0 +1,164 @@
+import type { EnforcementFigures } from './enforcement-figures';
+import type { HttpFigures } from './http-figures';
+import type { LoadFigures } from './load';
+
+export interface Row {
+  figure: string;
+  value: string;
+  baseline: string;
+  ratio: string;
+  target: string;
+  /** 'yes', 'NO', or '' for figures without a target. */
+  met: string;
+}
+
+const n = (value: number, digits = 0): string =>
+  value.toLocaleString('en', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+// A figure measured with failed requests is no figure: it says so instead of a ratio.
+function clean(load: LoadFigures): boolean {
+  return load.ok === load.requests && load.errors === 0 && !load.exhausted;
+}
+
+function atLeast(ratio: number, target: number, valid = true): Pick<Row, 'ratio' | 'met'> {
+  return {
+    ratio: `${ratio.toFixed(2)} x`,
+    met: !valid ? 'NO (errors)' : ratio >= target ? 'yes' : 'NO',
+  };
+}
+
+function atMost(ratio: number, target: number, valid = true): Pick<Row, 'ratio' | 'met'> {
+  return {
+    ratio: `${ratio.toFixed(2)} x`,
+    met: !valid ? 'NO (errors)' : ratio <= target ? 'yes' : 'NO',
+  };
+}
+
+export function httpRows(http: HttpFigures, cores: number): Row[] {
+  const rows: Row[] = [];
+  if (http.logins && http.argon2) {
+    rows.push({
+      figure: 'password logins/s (POST /auth/login, 2FA off)',
+      value: n(http.logins.perSecond, 1),
+      baseline: `argon2id ${n(http.argon2.perSecond, 1)} hashes/s, ${cores} at once`,
+      ...atLeast(http.logins.perSecond / http.argon2.perSecond, 0.8, clean(http.logins)),
+      target: '>= 0.8 x',
+    });
+  }
+  const bare = http.bare ? `bare NestJS route ${n(http.bare.perSecond)}/s` : '';
+  const bareRate = http.bare?.perSecond ?? 0;
+  const code = http.codeSteps;
+  if (code) {
+    rows.push({
+      figure: 'code steps/s (POST /auth/two-factor)',
+      value: n(code.perSecond),
+      baseline: bare,
+      ...atLeast(code.perSecond / bareRate, 0.2, clean(code)),
+      target: '>= 0.2 x',
+    });
+  }
+  if (http.me) {
+    rows.push({
+      figure: 'authenticated GET /me/s',
+      value: n(http.me.perSecond),
+      baseline: bare,
+      ...atLeast(http.me.perSecond / bareRate, 0.5, clean(http.me)),
+      target: '>= 0.5 x',
+    });
+  }
+  if (code) {
+    rows.push({
+      figure: `code step p99 latency, ${code.connections} connections`,
+      value: `${code.latencyMs.p99} ms`,
+      baseline: `median ${code.latencyMs.p50} ms`,
+      ...atMost(code.latencyMs.p99 / Math.max(1, code.latencyMs.p50), 5, clean(code)),
+      target: '<= 5 x',
+    });
+  }
+  rows.push(
+    {
+      figure: 'service RSS, idle',
+      value: `${n(http.rss.idleMb)} MB`,
+      baseline: '',
+      ratio: '',
+      target: '',
+      met: '',
+    },
+    {
+      figure: 'service RSS, under load (highest)',
+      value: `${n(http.rss.underLoadMaxMb)} MB`,
+      baseline: '',
+      ratio: '',
+      target: '< 250 MB',
+      met: http.rss.underLoadMaxMb < 250 ? 'yes' : 'NO',
+    },
+  );
+
+  return rows;
+}
+
+export function enforcementRows(job: EnforcementFigures): Row[] {
+  const rows: Row[] = [
+    {
+      figure:
+        `enforcement job, ${n(job.users)} users (${n(job.dueUsers)} due, ` +
+        `${n(job.dueReminders)} reminders), ${job.runs.length} runs`,
+      value: `${n(job.usersCheckedPerSecond)} users checked/s`,
+      baseline: `${n(job.remindersSent)} reminders in ${n(job.totalSeconds, 1)} s`,
+      ratio: '',
+      target: 'drained',
+      met: job.drained && job.runs.every((run) => run.errors === 0) ? 'yes' : 'NO',
+    },
+  ];
+  if (job.sending) {
+    const { first, last } = job.sending;
+    rows.push({
+      figure: `  sending batch (1,000 users), last (run ${last.run}, id ${n(last.lastId)})`,
+      value: `${n(last.ms)} ms`,
+      baseline: `first ${n(first.ms)} ms (run ${first.run})`,
+      ...atMost(job.sending.ratio, 1.5),
+      target: '<= 1.5 x',
+    });
+  }
+  if (job.walk) {
+    const { first, last } = job.walk;
+    rows.push({
+      figure: `  full walk, nothing left to send: last batch (id ${n(last.lastId)})`,
+      value: `${n(last.ms)} ms`,
+      baseline: `first ${n(first.ms)} ms; ${n(job.walk.usersPerSecond)} users/s`,
+      ...atMost(job.walk.ratio, 1.5),
+      target: '<= 1.5 x',
+    });
+  }
+  rows.push({
+    figure: '  RSS of the process running the job (highest)',
+    value: `${n(job.rssMaxMb)} MB`,
+    baseline: '',
+    ratio: '',
+    target: '< 200 MB',
+    met: job.rssMaxMb < 200 ? 'yes' : 'NO',
+  });
+
+  return rows;
+}
+
+/** A Markdown table, padded so that it also reads in a terminal. */
+export function formatTable(rows: Row[]): string {
+  const header: Row = {
+    figure: 'figure',
+    value: 'value',
+    baseline: 'baseline (same run)',
+    ratio: 'ratio',
+    target: 'target',
+    met: 'met',
+  };
+  const columns = Object.keys(header) as (keyof Row)[];
+  const widths = columns.map((column) =>
+    Math.max(...[header, ...rows].map((row) => row[column].length)),
+  );
+  const line = (row: Row) =>
+    `| ${columns.map((column, i) => row[column].padEnd(widths[i])).join(' | ')} |`;
+  const rule = `| ${widths.map((width) => '-'.repeat(width)).join(' | ')} |`;
+
+  return [line(header), rule, ...rows.map(line)].join('\n');
+}
