@@ -43,22 +43,24 @@ export class SessionsService {
   async issue(manager: EntityManager, input: IssueSessionInput): Promise<IssuedSession> {
     const token = newToken();
     const now = this.clock.now();
-    const session = await manager.save(
-      manager.create(Session, {
-        tokenHash: hashToken(token),
-        userId: input.userId,
-        channel: input.channel,
-        activeClientId: input.activeClientId,
-        passwordVerifiedAt: input.passwordVerifiedAt,
-        secondFactorVerifiedAt: input.secondFactorVerifiedAt,
-        failedCodeAttempts: 0,
-        createdAt: now,
-        lastSeenAt: now,
-        expiresAt: addMs(now, input.pending ? PENDING_SESSION_MS : SESSION_ABSOLUTE_MS),
-        ip: input.ip,
-        userAgent: input.userAgent,
-      }),
-    );
+    const session = manager.create(Session, {
+      tokenHash: hashToken(token),
+      userId: input.userId,
+      channel: input.channel,
+      activeClientId: input.activeClientId,
+      passwordVerifiedAt: input.passwordVerifiedAt,
+      secondFactorVerifiedAt: input.secondFactorVerifiedAt,
+      failedCodeAttempts: 0,
+      createdAt: now,
+      lastSeenAt: now,
+      expiresAt: addMs(now, input.pending ? PENDING_SESSION_MS : SESSION_ABSOLUTE_MS),
+      ip: input.ip,
+      userAgent: input.userAgent,
+    });
+    // A plain INSERT: every login and code step issues a session, and save() would plan a
+    // persistence for it (entity lookup, change detection, subscribers) each time.
+    const result = await manager.insert(Session, session);
+    session.id = Number((result.identifiers[0] as { id: number | string }).id);
 
     return { token, session };
   }
