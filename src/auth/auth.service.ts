@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 
 import { AuditEntry, AuditService } from '../audit/audit.service';
 import { Client } from '../clients/client.entity';
@@ -164,9 +164,9 @@ export class AuthService {
     trustDevice: boolean,
     meta: RequestMeta,
   ): Promise<LoginResult> {
-    await this.verifier.verifyTotp(this.attempt(principal, meta), code, 'active');
-
-    return this.rotatePendingSession(principal, trustDevice, meta, 'two_factor.code_succeeded');
+    return this.verifier.verifyTotp(this.attempt(principal, meta), code, 'active', (tx) =>
+      this.rotatePendingSession(tx, principal, trustDevice, meta, 'two_factor.code_succeeded'),
+    );
   }
 
   /** The recovery step: an unused recovery code stands in for the code, once. */
@@ -175,9 +175,9 @@ export class AuthService {
     recoveryCode: string,
     meta: RequestMeta,
   ): Promise<LoginResult> {
-    await this.verifier.verifyRecoveryCode(this.attempt(principal, meta), recoveryCode);
-
-    return this.rotatePendingSession(principal, false, meta, null);
+    return this.verifier.verifyRecoveryCode(this.attempt(principal, meta), recoveryCode, (tx) =>
+      this.rotatePendingSession(tx, principal, false, meta, null),
+    );
   }
 
   async logout(session: Session, meta: RequestMeta): Promise<void> {
@@ -263,7 +263,10 @@ export class AuthService {
     });
   }
 
+  // Runs in the transaction that accepted the code: if the pending session is gone, the code
+  // is not used up either.
   private async rotatePendingSession(
+    tx: EntityManager,
     principal: Principal,
     trustDevice: boolean,
     meta: RequestMeta,
@@ -271,44 +274,41 @@ export class AuthService {
   ): Promise<LoginResult> {
     const { user, session: pending } = principal;
     const now = this.clock.now();
-
-    return this.transactions.run(async (tx) => {
-      // Two valid codes racing in one pending session must not yield two sessions.
-      const ended = await tx.delete(Session, { id: pending.id });
-      if ((ended.affected ?? 0) !== 1) {
-        throw CommonException.unauthenticated();
-      }
-      const { token, session } = await this.sessions.issue(tx, {
-        userId: user.id,
-        channel: 'backoffice',
-        activeClientId: pending.activeClientId,
-        passwordVerifiedAt: pending.passwordVerifiedAt,
-        secondFactorVerifiedAt: now,
-        pending: false,
-        ip: meta.ip,
-        userAgent: meta.userAgent,
-      });
-      const context = this.context(principal, meta);
-      if (event) {
-        await this.audit.record({ event, ...context }, tx);
-      }
-      const result: LoginResult = {
-        sessionToken: token,
-        stage: 'authenticated',
-        expiresAt: session.expiresAt,
-        notice: null,
-      };
-      if (trustDevice) {
-        const added = await this.trustedDevices.add(tx, user.id, meta.userAgent);
-        await this.audit.record(
-          { event: 'trusted_device.added', ...context, details: { deviceId: added.device.id } },
-          tx,
-        );
-        result.trustedDevice = { token: added.token, expiresAt: added.device.expiresAt };
-      }
-
-      return result;
+    // Two valid codes racing in one pending session must not yield two sessions.
+    const ended = await tx.delete(Session, { id: pending.id });
+    if ((ended.affected ?? 0) !== 1) {
+      throw CommonException.unauthenticated();
+    }
+    const { token, session } = await this.sessions.issue(tx, {
+      userId: user.id,
+      channel: 'backoffice',
+      activeClientId: pending.activeClientId,
+      passwordVerifiedAt: pending.passwordVerifiedAt,
+      secondFactorVerifiedAt: now,
+      pending: false,
+      ip: meta.ip,
+      userAgent: meta.userAgent,
     });
+    const context = this.context(principal, meta);
+    if (event) {
+      await this.audit.record({ event, ...context }, tx);
+    }
+    const result: LoginResult = {
+      sessionToken: token,
+      stage: 'authenticated',
+      expiresAt: session.expiresAt,
+      notice: null,
+    };
+    if (trustDevice) {
+      const added = await this.trustedDevices.add(tx, user.id, meta.userAgent);
+      await this.audit.record(
+        { event: 'trusted_device.added', ...context, details: { deviceId: added.device.id } },
+        tx,
+      );
+      result.trustedDevice = { token: added.token, expiresAt: added.device.expiresAt };
+    }
+
+    return result;
   }
 
   private attempt(principal: Principal, meta: RequestMeta): CodeAttempt {

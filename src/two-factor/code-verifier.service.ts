@@ -28,7 +28,12 @@ export interface CodeAttempt {
   pendingSessionId?: number;
 }
 
-type Outcome = { ok: true } | { ok: false };
+type Outcome<T> = { ok: true; value: T } | { ok: false };
+
+/** What a caller does with an accepted code, in the transaction that accepted it. */
+export type OnAccepted<T> = (tx: EntityManager) => Promise<T>;
+
+const nothing: OnAccepted<void> = () => Promise.resolve();
 
 /** A stored secret could not be decrypted; answered as 503 by the filter, never accepted. */
 export class SecretUnavailableError extends TwoFactorException {
@@ -64,11 +69,20 @@ export class CodeVerifier {
     private readonly clock: Clock,
   ) {}
 
-  /** Throws 401 invalid_code (counted) or 429 two_factor_locked unless `code` is accepted. */
-  async verifyTotp(attempt: CodeAttempt, code: string, secret: CodeSecret): Promise<void> {
+  /**
+   * Throws 401 invalid_code (counted) or 429 two_factor_locked unless `code` is accepted.
+   * `onAccepted` runs in the transaction that consumes the code's step, so what the code grants
+   * (a new session, say) and the step's use commit together, or neither does.
+   */
+  async verifyTotp<T = void>(
+    attempt: CodeAttempt,
+    code: string,
+    secret: CodeSecret,
+    onAccepted: OnAccepted<T> = nothing as OnAccepted<T>,
+  ): Promise<T> {
     // Its own transaction, always committed: a failure must count even though the caller
     // answers with an error.
-    const outcome = await this.transactions.run(async (tx): Promise<Outcome> => {
+    const outcome = await this.transactions.run(async (tx): Promise<Outcome<T>> => {
       const now = this.clock.now();
       const credential = await this.getUnlocked(tx, attempt.user.id, now);
       const ciphertext =
@@ -80,19 +94,26 @@ export class CodeVerifier {
       }
       const step = this.totp.findMatchingStep(this.decrypt(ciphertext, attempt.user.id), code, now);
       if (step !== null && (await this.consumeStep(tx, attempt.user.id, step, now))) {
-        return { ok: true };
+        return { ok: true, value: await onAccepted(tx) };
       }
       await this.recordFailure(tx, attempt, now);
 
       return { ok: false };
     });
 
-    this.settle(attempt, outcome);
+    return this.settle(attempt, outcome);
   }
 
-  /** Accepts an unused recovery code once, even under races; wrong ones count like codes. */
-  async verifyRecoveryCode(attempt: CodeAttempt, input: string): Promise<void> {
-    const outcome = await this.transactions.run(async (tx): Promise<Outcome> => {
+  /**
+   * Accepts an unused recovery code once, even under races; wrong ones count like codes.
+   * `onAccepted` runs in the transaction that uses the code.
+   */
+  async verifyRecoveryCode<T = void>(
+    attempt: CodeAttempt,
+    input: string,
+    onAccepted: OnAccepted<T> = nothing as OnAccepted<T>,
+  ): Promise<T> {
+    const outcome = await this.transactions.run(async (tx): Promise<Outcome<T>> => {
       const now = this.clock.now();
       await this.getUnlocked(tx, attempt.user.id, now);
       const used = await tx
@@ -125,13 +146,13 @@ export class CodeVerifier {
         tx,
       );
 
-      return { ok: true };
+      return { ok: true, value: await onAccepted(tx) };
     });
 
-    this.settle(attempt, outcome);
+    return this.settle(attempt, outcome);
   }
 
-  private settle(attempt: CodeAttempt, outcome: Outcome): void {
+  private settle<T>(attempt: CodeAttempt, outcome: Outcome<T>): T {
     if (!outcome.ok) {
       this.logger.warn(
         { userId: attempt.user.id, clientId: attempt.clientId },
@@ -139,6 +160,8 @@ export class CodeVerifier {
       );
       throw TwoFactorException.invalidCode();
     }
+
+    return outcome.value;
   }
 
   // A secret that does not decrypt (tampered, or its key is gone) fails closed: the error
