@@ -131,7 +131,8 @@ export async function measureHttp(settings: HttpSettings): Promise<HttpFigures> 
           `p99 ${result.latencyMs.p99} ms, ${result.ok} ok of ${result.requests}` +
           `${describeStatuses(result)}; ramp-up ${(result.rampUp.ms / 1000).toFixed(1)} s ` +
           `(first answers up to ${result.rampUp.maxLatencyMs} ms); ` +
-          `RSS up to ${(result.rssMaxMb ?? 0).toFixed(0)} MB`,
+          `RSS up to ${(result.rssMaxMb ?? 0).toFixed(0)} MB; ` +
+          `${(result.cpuMsPerAnswer ?? 0).toFixed(2)} ms CPU per answer`,
       );
 
       return result;
@@ -215,10 +216,12 @@ export async function measureHttp(settings: HttpSettings): Promise<HttpFigures> 
         CODE_STEP_WARM_SESSIONS,
         settings.warmSeconds,
       );
-      // Enough sessions for the measured load at half again the warm-up's rate.
+      // Enough sessions for the ramp-up and the measured load at twice the warm-up's rate.
+      const rampUpSeconds = warm.rampUp.ms / 1000;
       const prepared = Math.min(
         MAX_CODE_STEP_SESSIONS,
-        Math.ceil(warm.perSecond * settings.seconds * 1.5) + settings.connections * 2,
+        Math.ceil(warm.perSecond * (settings.seconds + rampUpSeconds) * 2) +
+          settings.connections * 2,
       );
       say(`seeding ${prepared} users with 2FA and a pending session each`);
       figures.codeSteps = await codeStepLoad('code steps', prepared, settings.seconds);

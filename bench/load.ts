@@ -1,7 +1,10 @@
 import autocannon from 'autocannon';
 import { performance } from 'node:perf_hooks';
 
-import { RssSampler } from './processes';
+import { RssSampler, cpuMs } from './processes';
+
+/** How long the connections may take to get their first answers before the load gives up. */
+const MAX_RAMP_UP_SECONDS = 60;
 
 export interface RequestParts {
   headers?: Record<string, string>;
@@ -21,13 +24,13 @@ export interface LoadOptions {
    * which ends the load early.
    */
   next?: () => RequestParts | null;
-  /** A process whose RSS is sampled during the load. */
+  /** The server's process: its RSS is sampled and its CPU time counted during the load. */
   rssPid?: number;
 }
 
 export interface LoadFigures {
   connections: number;
-  /** The measured window: from the moment every connection had its first answer. */
+  /** The measured window: `seconds` from the moment every connection had its first answer. */
   seconds: number;
   requests: number;
   ok: number;
@@ -47,6 +50,8 @@ export interface LoadFigures {
   /** The prepared requests ran out before the time was up. */
   exhausted: boolean;
   rssMaxMb?: number;
+  /** The server's CPU time per answer in the measured window (both cores count). */
+  cpuMsPerAnswer?: number;
 }
 
 interface Answer {
@@ -57,8 +62,8 @@ interface Answer {
 
 /**
  * One autocannon run with the same settings for every target (keep-alive, no pipelining),
- * counted in the steady state only: answers and latencies from the moment the last of the
- * connections got its first answer to the end.
+ * counted in the steady state only: `seconds` of answers and latencies from the moment the
+ * last of the connections got its first answer.
  */
 export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
   const sampler = options.rssPid === undefined ? null : new RssSampler(options.rssPid);
@@ -88,6 +93,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
   const answers: Answer[] = [];
   const answered = new Set<unknown>();
   let steadyFrom: number | null = null;
+  let stopTimer: NodeJS.Timeout | undefined;
+  const pid = options.rssPid;
+  let cpuAtSteady: number | null = null;
+  const cpuAtStart = pid === undefined ? null : cpuMs(pid);
   const rampUpAnswers: Answer[] = [];
   let rampUpMaxLatency = 0;
   let startedAt = 0;
@@ -97,7 +106,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
       {
         url: options.url,
         connections: options.connections,
-        duration: options.seconds,
+        // Stopped `seconds` after the steady state begins; this is only the ceiling.
+        duration: options.seconds + MAX_RAMP_UP_SECONDS,
         pipelining: 1,
         timeout: 30,
         requests: [
@@ -123,6 +133,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
         answered.add(client);
         if (answered.size >= options.connections) {
           steadyFrom = at;
+          cpuAtSteady = pid === undefined ? null : cpuMs(pid);
+          stopTimer = setTimeout(() => instance?.stop(), options.seconds * 1000);
         }
 
         return;
@@ -131,6 +143,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
     });
   });
   const endedAt = performance.now();
+  const cpuAtEnd = pid === undefined ? null : cpuMs(pid);
+  clearTimeout(stopTimer);
   const rss = sampler?.stop();
   // Some connection never got an answer: no steady state to measure, so everything counts.
   const steady = steadyFrom !== null;
@@ -146,6 +160,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
   const ok = answers.filter((answer) => answer.status >= 200 && answer.status < 300).length;
   const latencies = answers.map((answer) => answer.latencyMs).sort((a, b) => a - b);
   const window = (endedAt - windowStart) / 1000;
+  const cpuFrom = steady ? cpuAtSteady : cpuAtStart;
+  const cpuUsed = cpuFrom !== null && cpuAtEnd !== null ? cpuAtEnd - cpuFrom : null;
 
   return {
     connections: options.connections,
@@ -171,6 +187,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
     },
     exhausted,
     ...(rss ? { rssMaxMb: rss.maxMb } : {}),
+    ...(cpuUsed !== null && answers.length > 0 ? { cpuMsPerAnswer: cpuUsed / answers.length } : {}),
   };
 }
 

@@ -123,6 +123,22 @@ export function rssMb(pid: number): number | null {
   }
 }
 
+/**
+ * CPU time a process has used (user and system) in ms, from /proc/<pid>/stat, or null. Its
+ * ticks are 1/100 s on Linux.
+ */
+export function cpuMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return null;
+  }
+}
+
 /** Samples a process's RSS every `intervalMs` until stopped; keeps the highest value. */
 export class RssSampler {
   private max = 0;
