@@ -5,7 +5,7 @@ import { USER_BATCH_SIZE } from '../src/enforcement/deadline-reminders.service';
 import { benchEncryptionKeys, createBenchDatabase } from './database';
 import type { WorkerEvent } from './enforcement-worker';
 import { RssSampler, startNode, tail } from './processes';
-import { childEnv } from './service-env';
+import { childEnv, startCommand } from './service-env';
 
 export interface EnforcementSettings {
   users: number;
@@ -74,13 +74,17 @@ export async function measureEnforcement(
       args: [mode, ...args, '--out', eventsFile],
       env,
       logFile: join(settings.logDir, `enforcement-${mode}.log`),
-      nodeArgs: profile
-        ? [
-            '--cpu-prof',
-            `--cpu-prof-dir=${settings.logDir}`,
-            '--cpu-prof-name=enforcement.cpuprofile',
-          ]
-        : [],
+      // The job runs in the service's process: the same node options as npm start.
+      nodeArgs: [
+        ...startCommand().nodeArgs,
+        ...(profile
+          ? [
+              '--cpu-prof',
+              `--cpu-prof-dir=${settings.logDir}`,
+              '--cpu-prof-name=enforcement.cpuprofile',
+            ]
+          : []),
+      ],
     });
   const finish = async (child: ReturnType<typeof worker>): Promise<void> => {
     const code = await child.exited;

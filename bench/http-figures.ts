@@ -8,7 +8,7 @@ import { benchEncryptionKeys, createBenchDatabase } from './database';
 import { LoadFigures, RequestParts, runLoad } from './load';
 import { NodeChild, freePort, rssMb, startNode, waitForHttp } from './processes';
 import { BENCH_PASSWORD, Seeder, TwoFactorUser } from './seed';
-import { childEnv } from './service-env';
+import { childEnv, startCommand } from './service-env';
 
 export const HTTP_PARTS = ['logins', 'me', 'code-steps'] as const;
 export type HttpPart = (typeof HTTP_PARTS)[number];
@@ -79,13 +79,14 @@ export async function measureHttp(settings: HttpSettings): Promise<HttpFigures> 
   const children: NodeChild[] = [];
   let seeder: Seeder | undefined;
   try {
-    say(`service: ${database.describe}, port ${servicePort}`);
+    say(`service: ${database.describe}, port ${servicePort}, as npm start runs it`);
+    const start = startCommand();
     const service = startNode({
       name: 'service',
-      script: join(process.cwd(), 'dist/src/main.js'),
+      script: start.script,
       env: childEnv(vars),
       logFile: join(settings.logDir, 'service.log'),
-      nodeArgs: nodeArgs('service'),
+      nodeArgs: [...start.nodeArgs, ...nodeArgs('service')],
     });
     children.push(service);
     const bare = startNode({

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { Environment } from '../config/environment';
 
 /**
@@ -19,4 +22,21 @@ export function childEnv(vars: Record<string, string | undefined>): NodeJS.Proce
   }
 
   return env;
+}
+
+/**
+ * How `npm start` runs the service, from package.json: its node options (the heap budget)
+ * and the script. The bench starts the service, and runs the job, with the same options.
+ */
+export function startCommand(): { nodeArgs: string[]; script: string } {
+  const manifest = JSON.parse(readFileSync(join(process.cwd(), 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  const [program, ...args] = manifest.scripts.start.trim().split(/\s+/);
+  const script = args.pop();
+  if (program !== 'node' || !script || args.some((arg) => !arg.startsWith('--'))) {
+    throw new Error(`npm start is not "node [--options] <script>": ${manifest.scripts.start}`);
+  }
+
+  return { nodeArgs: args, script: join(process.cwd(), script) };
 }
