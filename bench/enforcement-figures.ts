@@ -58,7 +58,9 @@ export async function measureEnforcement(
   const { say } = settings;
   const database = await createBenchDatabase(settings.serverUrl, 'enforcement');
   const eventsFile = join(settings.logDir, 'enforcement-events.jsonl');
+  const start = startCommand();
   const env = childEnv({
+    ...start.env,
     NODE_ENV: 'development',
     ...database.env,
     LOG_LEVEL: 'silent',
@@ -74,9 +76,9 @@ export async function measureEnforcement(
       args: [mode, ...args, '--out', eventsFile],
       env,
       logFile: join(settings.logDir, `enforcement-${mode}.log`),
-      // The job runs in the service's process: the same node options as npm start.
+      // The job runs in the service's process: the same environment and options as npm start.
       nodeArgs: [
-        ...startCommand().nodeArgs,
+        ...start.nodeArgs,
         ...(profile
           ? [
               '--cpu-prof',

@@ -84,7 +84,7 @@ export async function measureHttp(settings: HttpSettings): Promise<HttpFigures> 
     const service = startNode({
       name: 'service',
       script: start.script,
-      env: childEnv(vars),
+      env: childEnv({ ...start.env, ...vars }),
       logFile: join(settings.logDir, 'service.log'),
       nodeArgs: [...start.nodeArgs, ...nodeArgs('service')],
     });

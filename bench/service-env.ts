@@ -25,18 +25,29 @@ export function childEnv(vars: Record<string, string | undefined>): NodeJS.Proce
 }
 
 /**
- * How `npm start` runs the service, from package.json: its node options (the heap budget)
- * and the script. The bench starts the service, and runs the job, with the same options.
+ * How `npm start` runs the service, from package.json: its environment assignments and node
+ * options (heap budget, malloc arenas) and the script. The bench starts the service, and runs
+ * the job, the same way.
  */
-export function startCommand(): { nodeArgs: string[]; script: string } {
+export function startCommand(): {
+  env: Record<string, string>;
+  nodeArgs: string[];
+  script: string;
+} {
   const manifest = JSON.parse(readFileSync(join(process.cwd(), 'package.json'), 'utf8')) as {
     scripts: Record<string, string>;
   };
-  const [program, ...args] = manifest.scripts.start.trim().split(/\s+/);
+  const words = manifest.scripts.start.trim().split(/\s+/);
+  const env: Record<string, string> = {};
+  while (/^[A-Z_][A-Z0-9_]*=/.test(words[0] ?? '')) {
+    const [name, ...value] = (words.shift() as string).split('=');
+    env[name] = value.join('=');
+  }
+  const [program, ...args] = words;
   const script = args.pop();
   if (program !== 'node' || !script || args.some((arg) => !arg.startsWith('--'))) {
-    throw new Error(`npm start is not "node [--options] <script>": ${manifest.scripts.start}`);
+    throw new Error(`npm start is not "[VAR=value] node [--options] <script>": ${words.join(' ')}`);
   }
 
-  return { nodeArgs: args, script: join(process.cwd(), script) };
+  return { env, nodeArgs: args, script: join(process.cwd(), script) };
 }
