@@ -163,11 +163,18 @@ export function validateEnvironment(raw: NodeJS.ProcessEnv): Environment {
     Object.entries(raw).filter(([name, value]) => known.includes(name) && value !== undefined),
   );
   const env = plainToInstance(Environment, present, { exposeDefaultValues: true });
-  const problems = validateSync(env, { forbidUnknownValues: false }).flatMap((error) =>
+  const problems = validateSync(env, {
+    forbidUnknownValues: false,
+    stopAtFirstError: true,
+  }).flatMap((error) =>
     Object.values(error.constraints ?? {}).map((text) => `${error.property}: ${text}`),
   );
 
-  if (env.TWO_FACTOR_ENCRYPTION_KEYS) {
+  // Keys are parsed only in the form the pattern allows; a malformed list is reported above.
+  const keysMalformed = problems.some((problem) =>
+    problem.startsWith('TWO_FACTOR_ENCRYPTION_KEYS:'),
+  );
+  if (env.TWO_FACTOR_ENCRYPTION_KEYS && !keysMalformed) {
     problems.push(...encryptionKeyProblems(env.TWO_FACTOR_ENCRYPTION_KEYS));
   }
   if (env.NODE_ENV === 'production') {

@@ -27,7 +27,7 @@ const PUBLIC_ROUTES = ['POST /auth/login', 'POST /apps/auth/login', 'GET /health
 const label = (route: RegisteredRoute) => `${route.method.toUpperCase()} ${route.path}`;
 
 function call(t: TestApp, route: RegisteredRoute) {
-  const request = t.http[route.method](concretePath(route.path));
+  const request = t.http[route.method](concretePath(route));
 
   return route.method === 'get' ? request : request.send({});
 }

@@ -1,4 +1,12 @@
-import { createClient, createUser, activateTwoFactor, bearer, login, loginToken, loginWithCode } from './support/factories';
+import {
+  createClient,
+  createUser,
+  activateTwoFactor,
+  bearer,
+  login,
+  loginToken,
+  loginWithCode,
+} from './support/factories';
 import { TestApp, createTestApp } from './support/test-app';
 
 describe('smoke', () => {

@@ -97,7 +97,7 @@ export class AdminUsersController {
 
   @Post()
   @ApiCreatedResponse({ type: AdminUserDto })
-  @ApiErrors(USERS_ERRORS.emailTaken, COMMON_ERRORS.notFound)
+  @ApiErrors(USERS_ERRORS.emailTaken, COMMON_ERRORS.notFound, COMMON_ERRORS.serverBusy)
   create(
     @CurrentPrincipal() principal: Principal,
     @Body() body: CreateUserDto,

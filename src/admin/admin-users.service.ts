@@ -14,6 +14,7 @@ import {
   isCredentialActive,
 } from '../two-factor/two-factor-credential.entity';
 import { TwoFactorException } from '../two-factor/two-factor.exception';
+import { TrustedDevicesService } from '../two-factor/trusted-devices.service';
 import { TwoFactorService } from '../two-factor/two-factor.service';
 import { Permission, User, isAdministrator } from '../users/user.entity';
 import { UsersException } from '../users/users.exception';
@@ -42,6 +43,7 @@ export class AdminUsersService {
     private readonly users: UsersService,
     private readonly sessions: SessionsService,
     private readonly twoFactor: TwoFactorService,
+    private readonly trustedDevices: TrustedDevicesService,
     private readonly audit: AuditService,
     private readonly transactions: TransactionRunner,
     private readonly clock: Clock,
@@ -163,8 +165,11 @@ export class AdminUsersService {
           updatedAt: this.clock.now(),
         },
       );
+      // A deactivated account keeps nothing that logs in: its sessions end and its trusted
+      // devices go, so a later reactivation starts with the code step again.
       if (current.active && !next.active) {
         await this.sessions.endAllForUser(tx, current.id);
+        await this.trustedDevices.revokeAll(tx, current.id);
       }
       const context = {
         actorUserId: principal.user.id,

@@ -60,7 +60,11 @@ export class AuthController {
   @Stages('two-factor-required')
   @HttpCode(200)
   @ApiOkResponse({ type: LoginResultDto })
-  @ApiErrors(TWO_FACTOR_ERRORS.invalidCode, TWO_FACTOR_ERRORS.locked)
+  @ApiErrors(
+    TWO_FACTOR_ERRORS.invalidCode,
+    TWO_FACTOR_ERRORS.locked,
+    TWO_FACTOR_ERRORS.secretUnavailable,
+  )
   async twoFactor(
     @CurrentPrincipal() principal: Principal,
     @Body() body: TwoFactorStepDto,

@@ -157,8 +157,12 @@ export class AuthService {
     });
   }
 
-  /** The code step: a valid code ends the pending session and issues a full one. */
-  async verifyCodeStep(
+  /**
+   * The code step: a valid code ends the pending session and issues a full one, in the
+   * transaction that accepts the code, so wrong codes racing in the same session cannot end
+   * it between the two.
+   */
+  verifyCodeStep(
     principal: Principal,
     code: string,
     trustDevice: boolean,
@@ -170,7 +174,7 @@ export class AuthService {
   }
 
   /** The recovery step: an unused recovery code stands in for the code, once. */
-  async verifyRecoveryStep(
+  verifyRecoveryStep(
     principal: Principal,
     recoveryCode: string,
     meta: RequestMeta,
@@ -263,8 +267,6 @@ export class AuthService {
     });
   }
 
-  // Runs in the transaction that accepted the code: if the pending session is gone, the code
-  // is not used up either.
   private async rotatePendingSession(
     tx: EntityManager,
     principal: Principal,
@@ -274,7 +276,9 @@ export class AuthService {
   ): Promise<LoginResult> {
     const { user, session: pending } = principal;
     const now = this.clock.now();
-    // Two valid codes racing in one pending session must not yield two sessions.
+
+    // Two valid codes racing in one pending session must not yield two sessions; a session
+    // ended meanwhile (its fifth wrong code) takes the code with it, unused.
     const ended = await tx.delete(Session, { id: pending.id });
     if ((ended.affected ?? 0) !== 1) {
       throw CommonException.unauthenticated();

@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 
 import { CLIENTS_ERRORS } from '../clients/clients.exception';
+import { COMMON_ERRORS } from '../common/common.exception';
 import { BackofficeRoute, CurrentPrincipal, Stages } from '../common/decorators';
 import { ApiErrors } from '../common/openapi';
 import { AppRequest, Principal } from '../common/request-context';
@@ -31,7 +32,11 @@ export class MeController {
 
   @Post('password')
   @HttpCode(204)
-  @ApiErrors(USERS_ERRORS.invalidCredentials, USERS_ERRORS.tooManyAttempts)
+  @ApiErrors(
+    USERS_ERRORS.invalidCredentials,
+    USERS_ERRORS.tooManyAttempts,
+    COMMON_ERRORS.serverBusy,
+  )
   async changePassword(
     @CurrentPrincipal() principal: Principal,
     @Body() body: PasswordChangeDto,

@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsString, Length, MaxLength, ValidateIf } from 'class-validator';
+import { IsEmail, IsString, Length, ValidateBy, ValidateIf } from 'class-validator';
 
 import { normalizeEmail } from '../users/users.service';
 
@@ -9,6 +9,26 @@ export const PASSWORD_MIN_LENGTH = 12;
 export const PASSWORD_MAX_LENGTH = 256;
 // Login takes what was set under any earlier rule, but bounds the work one request can ask.
 export const LOGIN_PASSWORD_MAX_LENGTH = 4096;
+
+/**
+ * Text of `min` to `max` characters as MySQL counts them in a varchar column: code points.
+ * class-validator's Length does not count variation selectors, so text it accepts could be
+ * longer than its column.
+ */
+export function HasTextLength(min: number, max: number, message: string): PropertyDecorator {
+  return ValidateBy({
+    name: 'hasTextLength',
+    constraints: [min, max],
+    validator: {
+      validate: (value: unknown) => {
+        const length = typeof value === 'string' ? [...value].length : -1;
+
+        return length >= min && length <= max;
+      },
+      defaultMessage: () => message,
+    },
+  });
+}
 
 /** An email, trimmed and lower-cased before it is checked. */
 export function IsNormalizedEmail(): PropertyDecorator {
@@ -18,7 +38,7 @@ export function IsNormalizedEmail(): PropertyDecorator {
       typeof value === 'string' ? normalizeEmail(value) : value,
     ),
     IsString({ message: '$property must be a string' }),
-    MaxLength(254, { message: '$property must be at most 254 characters' }),
+    HasTextLength(1, 254, '$property must be at most 254 characters'),
     IsEmail({}, { message: '$property must be an email address' }),
   );
 }

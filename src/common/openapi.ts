@@ -38,7 +38,8 @@ export function ApiErrors(...kinds: ErrorKind[]): MethodDecorator {
     ApiResponse({
       status,
       description: `Error codes: ${codes.join(', ')}`,
-      schema: errorSchema(codes),
+      // Errors are JSON even where the route answers another type (the CSV export).
+      content: { 'application/json': { schema: errorSchema(codes) } },
     }),
   );
 
@@ -56,36 +57,52 @@ const GUARD_ERRORS: ErrorKind[] = [
   COMMON_ERRORS.databaseUnavailable,
 ];
 
+// What the body middleware answers on any write, before a route sees the request.
+const BODY_ERRORS: ErrorKind[] = [
+  COMMON_ERRORS.payloadTooLarge,
+  COMMON_ERRORS.unsupportedMediaType,
+];
+
 type Operation = {
   security?: unknown[];
   responses: Record<string, { description: string; content?: Record<string, unknown> }>;
 };
 
 /**
- * Adds the session guard's errors to every operation that takes credentials, merging codes
- * into a status the route already documents, so each route lists every code it can answer.
+ * Adds the session guard's errors to every operation that takes credentials, and the body
+ * middleware's errors to every write, merging codes into a status the route already
+ * documents, so each route lists every code it can answer.
  */
 export function documentGuardErrors(document: OpenAPIObject): OpenAPIObject {
   for (const pathItem of Object.values(document.paths)) {
     for (const method of ['get', 'post', 'put', 'patch', 'delete'] as const) {
       const operation = pathItem[method] as Operation | undefined;
-      if (!operation?.security || operation.security.length === 0) {
+      if (!operation) {
         continue;
       }
-      for (const [status, codes] of groupByStatus(GUARD_ERRORS)) {
-        const key = String(status);
-        const existing = operation.responses[key];
-        const previous = existing?.description.startsWith('Error codes: ')
-          ? existing.description.slice('Error codes: '.length).split(', ')
-          : [];
-        const merged = [...new Set([...previous, ...codes])];
-        operation.responses[key] = {
-          description: `Error codes: ${merged.join(', ')}`,
-          content: { 'application/json': { schema: errorSchema(merged) } },
-        };
+      if (operation.security && operation.security.length > 0) {
+        mergeErrors(operation, GUARD_ERRORS);
+      }
+      if (method !== 'get') {
+        mergeErrors(operation, BODY_ERRORS);
       }
     }
   }
 
   return document;
+}
+
+function mergeErrors(operation: Operation, kinds: readonly ErrorKind[]): void {
+  for (const [status, codes] of groupByStatus(kinds)) {
+    const key = String(status);
+    const existing = operation.responses[key];
+    const previous = existing?.description.startsWith('Error codes: ')
+      ? existing.description.slice('Error codes: '.length).split(', ')
+      : [];
+    const merged = [...new Set([...previous, ...codes])];
+    operation.responses[key] = {
+      description: `Error codes: ${merged.join(', ')}`,
+      content: { 'application/json': { schema: errorSchema(merged) } },
+    };
+  }
 }

@@ -1,4 +1,10 @@
-import { ArgumentMetadata, Injectable, ValidationError, ValidationPipe } from '@nestjs/common';
+import {
+  ArgumentMetadata,
+  HttpException,
+  Injectable,
+  ValidationError,
+  ValidationPipe,
+} from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 
 import { CommonException } from './common.exception';
@@ -15,6 +21,43 @@ export function describeValidationErrors(errors: ValidationError[], parent = '')
 
     return [...own, ...describeValidationErrors(error.children ?? [], path)];
   });
+}
+
+// Our bodies are flat. class-transformer and class-validator recurse through whatever they are
+// given, so a body nested thousands of levels deep would exhaust the stack.
+const MAX_INPUT_DEPTH = 16;
+// A lone UTF-16 surrogate is not text: validators throw on it (validator's isEmail calls
+// encodeURI) and MySQL would store U+FFFD in its place.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * The first reason no DTO could take a parsed body or query: nested too deeply, or a string
+ * that is not well-formed Unicode. Walks without recursion; names the top-level field.
+ */
+export function findUnreadableInput(input: unknown, name: string): string | null {
+  const pending: { value: unknown; field: string; depth: number }[] = [
+    { value: input, field: name, depth: 0 },
+  ];
+  for (let item = pending.pop(); item; item = pending.pop()) {
+    const { value, field, depth } = item;
+    if (typeof value === 'string' && LONE_SURROGATE.test(value)) {
+      return `${field}: must be well-formed Unicode text`;
+    }
+    if (value === null || typeof value !== 'object') {
+      continue;
+    }
+    if (depth >= MAX_INPUT_DEPTH) {
+      return `${field}: is nested too deeply`;
+    }
+    for (const [key, child] of Object.entries(value)) {
+      if (LONE_SURROGATE.test(key)) {
+        return `${field}: property names must be well-formed Unicode text`;
+      }
+      pending.push({ value: child, field: depth === 0 ? key : field, depth: depth + 1 });
+    }
+  }
+
+  return null;
 }
 
 /**
@@ -51,8 +94,20 @@ export class StrictValidationPipe extends ValidationPipe {
         );
       }
     }
+    if (metadata.type === 'body' || metadata.type === 'query') {
+      const problem = findUnreadableInput(value, metadata.type);
+      if (problem) {
+        throw CommonException.validation(problem);
+      }
+    }
 
     return super.transform(value, metadata);
+  }
+
+  // Nest would turn a route parameter typed as number into Number(text), which reads "0x10",
+  // "1e1" and " 12" as ids. Parameters keep their text for their own pipe to parse strictly.
+  protected override transformPrimitive(value: unknown, metadata: ArgumentMetadata): unknown {
+    return metadata.type === 'param' ? value : super.transformPrimitive(value, metadata);
   }
 }
 
@@ -78,7 +133,8 @@ export function requireJsonBodies(request: Request, _response: Response, next: N
 
 /**
  * Express error middleware right after the JSON parser: its errors become our codes before
- * Nest sees them (Nest would turn a syntax error into a bare 400 with the parser's text).
+ * Nest sees them (Nest would turn a syntax error into a bare 400 with the parser's text, and
+ * answer 500 to the untyped errors of a broken gzip or deflate body).
  */
 export function mapBodyParserErrors(
   error: unknown,
@@ -86,7 +142,12 @@ export function mapBodyParserErrors(
   _response: Response,
   next: NextFunction,
 ): void {
-  const type = (error as { type?: unknown } | null)?.type;
+  if (error instanceof HttpException) {
+    next(error);
+
+    return;
+  }
+  const { type, status } = (error ?? {}) as { type?: unknown; status?: unknown };
   switch (type) {
     case 'entity.too.large':
       next(CommonException.payloadTooLarge());
@@ -99,10 +160,15 @@ export function mapBodyParserErrors(
       next(CommonException.unsupportedMediaType());
       break;
     default:
-      next(
-        typeof type === 'string'
-          ? CommonException.validation('body: the request body could not be read')
-          : error,
-      );
+      // Every error the parser raises carries a 4xx status, typed or not.
+      if (typeof type === 'string' || (typeof status === 'number' && status < 500)) {
+        next(
+          status === 413
+            ? CommonException.payloadTooLarge()
+            : CommonException.validation('body: the request body could not be read'),
+        );
+      } else {
+        next(error);
+      }
   }
 }

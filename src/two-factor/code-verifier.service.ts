@@ -30,7 +30,7 @@ export interface CodeAttempt {
 
 type Outcome<T> = { ok: true; value: T } | { ok: false };
 
-/** What a caller does with an accepted code, in the transaction that accepted it. */
+/** Work that must happen exactly when a code is accepted, in the transaction that accepts it. */
 export type OnAccepted<T> = (tx: EntityManager) => Promise<T>;
 
 const nothing: OnAccepted<void> = () => Promise.resolve();
@@ -71,8 +71,8 @@ export class CodeVerifier {
 
   /**
    * Throws 401 invalid_code (counted) or 429 two_factor_locked unless `code` is accepted.
-   * `onAccepted` runs in the transaction that consumes the code's step, so what the code grants
-   * (a new session, say) and the step's use commit together, or neither does.
+   * `onAccepted` runs in the transaction that accepts the code: if it throws, the code stays
+   * unused.
    */
   async verifyTotp<T = void>(
     attempt: CodeAttempt,
@@ -106,7 +106,7 @@ export class CodeVerifier {
 
   /**
    * Accepts an unused recovery code once, even under races; wrong ones count like codes.
-   * `onAccepted` runs in the transaction that uses the code.
+   * `onAccepted` runs in the transaction that uses the code up, as for `verifyTotp`.
    */
   async verifyRecoveryCode<T = void>(
     attempt: CodeAttempt,
@@ -164,15 +164,22 @@ export class CodeVerifier {
     return outcome.value;
   }
 
-  // A secret that does not decrypt (tampered, or its key is gone) fails closed: the error
-  // propagates and no code is accepted.
+  // A secret that does not decrypt (tampered, or its key is gone), or decrypts to something
+  // that is not a secret of ours, fails closed: no code is accepted.
   private decrypt(ciphertext: string, userId: number): string {
+    let secret: string;
     try {
-      return this.cipher.decrypt(ciphertext, userId);
+      secret = this.cipher.decrypt(ciphertext, userId);
     } catch (error) {
       this.logger.error({ userId }, 'A stored 2FA secret failed to decrypt');
       throw new SecretUnavailableError(error);
     }
+    if (!Totp.isWellFormedSecret(secret)) {
+      this.logger.error({ userId }, 'A stored 2FA secret is malformed');
+      throw new SecretUnavailableError(new Error('malformed secret'));
+    }
+
+    return secret;
   }
 
   private async getUnlocked(
@@ -215,12 +222,18 @@ export class CodeVerifier {
 
   private async recordFailure(tx: EntityManager, attempt: CodeAttempt, now: Date): Promise<void> {
     const { user } = attempt;
-    await tx
+    const counted = await tx
       .createQueryBuilder()
       .update(TwoFactorCredential)
       .set({ failedAttempts: () => 'failed_attempts + 1', updatedAt: now })
       .where('user_id = :userId', { userId: user.id })
+      .andWhere('(locked_until IS NULL OR locked_until <= :now)', { now })
       .execute();
+    if (affectedRows(counted) !== 1) {
+      // A racing request started the lock after this one looked (MySQL reads a snapshot): this
+      // attempt falls in the lock, so it is refused uncounted and cannot lock a second time.
+      throw TwoFactorException.locked(secondsUntil(now, addMs(now, CODE_LOCK_MS)));
+    }
     // The failure that reaches the limit starts the lock; the count starts again after it.
     const locked = await tx
       .createQueryBuilder()

@@ -48,6 +48,7 @@ export class MeTwoFactorController {
     E.unavailableForClient,
     E.managedInGroupClient,
     USERS_ERRORS.tooManyAttempts,
+    COMMON_ERRORS.serverBusy,
   )
   async setup(
     @CurrentPrincipal() principal: Principal,
@@ -62,7 +63,7 @@ export class MeTwoFactorController {
   @Post('two-factor/confirm')
   @HttpCode(200)
   @Stages('authenticated', 'two-factor-setup-required')
-  @ApiErrors(E.invalidCode, E.noPendingSetup, E.managedInGroupClient, E.locked)
+  @ApiErrors(E.invalidCode, E.noPendingSetup, E.managedInGroupClient, E.locked, E.secretUnavailable)
   async confirm(
     @CurrentPrincipal() principal: Principal,
     @Body() body: CodeDto,
@@ -73,7 +74,7 @@ export class MeTwoFactorController {
 
   @Delete('two-factor')
   @HttpCode(204)
-  @ApiErrors(E.invalidCode, E.notActive, E.managedInGroupClient, E.locked)
+  @ApiErrors(E.invalidCode, E.notActive, E.managedInGroupClient, E.locked, E.secretUnavailable)
   async deactivate(
     @CurrentPrincipal() principal: Principal,
     @Body() body: DeactivateTwoFactorDto,
@@ -87,7 +88,7 @@ export class MeTwoFactorController {
 
   @Post('two-factor/recovery-codes')
   @HttpCode(200)
-  @ApiErrors(E.invalidCode, E.notActive, E.managedInGroupClient, E.locked)
+  @ApiErrors(E.invalidCode, E.notActive, E.managedInGroupClient, E.locked, E.secretUnavailable)
   async renewRecoveryCodes(
     @CurrentPrincipal() principal: Principal,
     @Body() body: CodeDto,

@@ -45,6 +45,11 @@ export class Totp {
     return CODE_FORMAT.test(code) ? code : null;
   }
 
+  /** A secret as we generate them: 32 upper-case base32 characters (160 bits). */
+  static isWellFormedSecret(secret: string): boolean {
+    return SECRET_FORMAT.test(secret);
+  }
+
   generateSecret(): string {
     return encodeBase32(randomBytes(SECRET_BYTES));
   }

@@ -1,10 +1,15 @@
 import * as argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
+import type request from 'supertest';
 
 import { AuditEvent } from '../../src/audit/audit-event.entity';
 import { Client, ClientKind } from '../../src/clients/client.entity';
 import { ClientsService } from '../../src/clients/clients.service';
-import { AppChannel } from '../../src/sessions/session.entity';
+import { MailOutbox } from '../../src/notifications/mail-outbox.entity';
+import { TransactionRunner } from '../../src/database/transaction-runner';
+import { AppChannel, Channel, Session } from '../../src/sessions/session.entity';
+import { SessionsService } from '../../src/sessions/sessions.service';
+import { TwoFactorCredential } from '../../src/two-factor/two-factor-credential.entity';
 import { ARGON2_OPTIONS } from '../../src/users/password-hasher';
 import { Permission, User } from '../../src/users/user.entity';
 import { UsersService } from '../../src/users/users.service';
@@ -94,6 +99,9 @@ export interface LoginAnswer {
     expiresAt: string;
     notice: unknown;
     trustedDeviceToken?: string;
+    /** On an error answer. */
+    error?: string;
+    message?: string;
   };
 }
 
@@ -175,6 +183,125 @@ export async function loginWithCode(
   t.clock.advance(30_000);
 
   return (answer.body as { sessionToken: string }).sessionToken;
+}
+
+/** A client with one administrator, and that administrator's session. */
+/** A new client with one administrator, logged in. */
+export async function createClientWithAdministrator(
+  t: TestApp,
+  clientInput: Parameters<typeof createClient>[1] = {},
+): Promise<{ client: Client; admin: User; token: string }> {
+  const client = await createClient(t, clientInput);
+  const admin = await createUser(t, { clientId: client.id, admin: true, name: 'Admin' });
+
+  return { client, admin, token: await loginToken(t, admin.email) };
+}
+
+export interface TwoFactorUser extends ActivatedTwoFactor {
+  user: User;
+  /** The session that confirmed 2FA: it stays authenticated. */
+  token: string;
+}
+
+/** A user with active 2FA, set up through the API. Moves the clock one step on. */
+export async function createTwoFactorUser(t: TestApp, input: UserInput): Promise<TwoFactorUser> {
+  const user = await createUser(t, input);
+  const token = await loginToken(t, user.email);
+
+  return { user, token, ...(await activateTwoFactor(t, token)) };
+}
+
+/** Logs in a user with active 2FA and returns the pending session's token. */
+export async function pendingToken(
+  t: TestApp,
+  email: string,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
+  const answer = await login(t, email, DEFAULT_PASSWORD, extra);
+  if (answer.status !== 200 || answer.body.stage !== 'two-factor-required') {
+    throw new Error(
+      `expected a pending login, got ${answer.status}: ${JSON.stringify(answer.body)}`,
+    );
+  }
+
+  return answer.body.sessionToken;
+}
+
+/** The code an authenticator shows now on the test clock (optionally a drift step away). */
+export function currentCode(t: TestApp, secret: string, stepOffset = 0): string {
+  return totpCode(secret, t.clock.now(), stepOffset);
+}
+
+export function sendCode(
+  t: TestApp,
+  token: string,
+  code: unknown,
+  extra: Record<string, unknown> = {},
+): request.Test {
+  return t.http
+    .post('/auth/two-factor')
+    .set(bearer(token))
+    .send({ code, ...extra });
+}
+
+export function sendRecoveryCode(t: TestApp, token: string, recoveryCode: unknown): request.Test {
+  return t.http.post('/auth/recovery').set(bearer(token)).send({ recoveryCode });
+}
+
+/** Moves the user's 2FA setup deadline into the past: their sessions become setup-required. */
+export async function passDeadline(t: TestApp, userId: number): Promise<void> {
+  await t.dataSource
+    .getRepository(User)
+    .update({ id: userId }, { twoFactorDeadline: new Date(t.clock.now().getTime() - 1000) });
+}
+
+export function outboxMails(t: TestApp, recipient: string): Promise<MailOutbox[]> {
+  return t.dataSource
+    .getRepository(MailOutbox)
+    .find({ where: { recipient }, order: { id: 'ASC' } });
+}
+
+export function credentialOf(t: TestApp, userId: number): Promise<TwoFactorCredential | null> {
+  return t.dataSource.getRepository(TwoFactorCredential).findOneBy({ userId });
+}
+
+export function sessionsOf(t: TestApp, userId: number): Promise<Session[]> {
+  return t.dataSource.getRepository(Session).find({ where: { userId }, order: { id: 'ASC' } });
+}
+
+/** Every row of a table as plain values, for checks that a value is stored nowhere. */
+export async function tableText(t: TestApp, table: string): Promise<string> {
+  const rows: unknown = await t.dataSource.query(`SELECT * FROM ${table}`);
+
+  return JSON.stringify(rows);
+}
+
+/**
+ * A session for `user` written straight to the database, without a password check (argon2 is
+ * slow): `full` has passed every step, `pending` still owes the code (for a user with 2FA).
+ */
+export async function issueSession(
+  t: TestApp,
+  user: User,
+  options: { stage?: 'full' | 'pending'; channel?: Channel } = {},
+): Promise<string> {
+  const now = t.clock.now();
+  const channel = options.channel ?? 'backoffice';
+  const pending = options.stage === 'pending';
+  const { token } = await t.get(TransactionRunner).run((tx) =>
+    t.get(SessionsService).issue(tx, {
+      userId: user.id,
+      channel,
+      activeClientId: user.clientId,
+      passwordVerifiedAt: now,
+      secondFactorVerifiedAt: pending || channel !== 'backoffice' ? null : now,
+      pending,
+      ip: null,
+      userAgent: null,
+    }),
+  );
+
+  return token;
 }
 
 export interface GroupInput {

@@ -24,6 +24,11 @@ export interface TestApp {
   /** Which database this run uses: the embedded SQLite or the MariaDB of DB_URL. */
   database: 'sqlite' | 'mysql';
   get<T>(type: abstract new (...args: never[]) => T): T;
+  /**
+   * Stops this application and starts another on the same database, data folder and clock,
+   * with `env` on top of this one's variables (a restart with a changed configuration).
+   */
+  restart(env?: Record<string, string>): Promise<TestApp>;
   close(): Promise<void>;
 }
 
@@ -41,7 +46,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const dataDir = mkdtempSync(join(tmpdir(), 'backoffice-test-'));
   const serverUrl = process.env.DB_URL;
   const database = serverUrl ? await createDatabase(serverUrl) : null;
-  const env = validateEnvironment({
+  const variables = {
     NODE_ENV: 'test',
     DATA_DIR: dataDir,
     LOG_LEVEL: 'silent',
@@ -51,13 +56,26 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     BOOTSTRAP_ADMIN_PASSWORD: 'bootstrap password 1',
     ...(database ? { DB_URL: database.url } : {}),
     ...options.env,
-  });
-  const clock = options.clock ?? new FakeClock();
+  };
 
-  const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.register({ env, clock }),
-    { bodyParser: false, logger: false, abortOnError: false },
-  );
+  return startApp({ dataDir, database, variables, clock: options.clock ?? new FakeClock() });
+}
+
+interface AppStorage {
+  dataDir: string;
+  database: { url: string; drop: () => Promise<void> } | null;
+  variables: Record<string, string>;
+  clock: FakeClock;
+}
+
+async function startApp(storage: AppStorage): Promise<TestApp> {
+  const { dataDir, database, variables, clock } = storage;
+  const env = validateEnvironment(variables);
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register({ env, clock }), {
+    bodyParser: false,
+    logger: false,
+    abortOnError: false,
+  });
   configureApp(app, env);
   await app.init();
 
@@ -70,6 +88,11 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     dataDir,
     database: database ? 'mysql' : 'sqlite',
     get: (type) => app.get(type),
+    restart: async (changes = {}) => {
+      await app.close();
+
+      return startApp({ ...storage, variables: { ...variables, ...changes } });
+    },
     close: async () => {
       await app.close();
       if (database) {
@@ -80,7 +103,9 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   };
 }
 
-async function createDatabase(serverUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+async function createDatabase(
+  serverUrl: string,
+): Promise<{ url: string; drop: () => Promise<void> }> {
   const url = new URL(serverUrl.replace(/^mariadb:/, 'mysql:'));
   const name = `bo_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   const admin = await createConnection({
@@ -89,9 +114,7 @@ async function createDatabase(serverUrl: string): Promise<{ url: string; drop: (
     user: decodeURIComponent(url.username),
     password: decodeURIComponent(url.password),
   });
-  await admin.query(
-    `CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
-  );
+  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
   await admin.end();
   url.pathname = `/${name}`;
 

@@ -1,17 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import {
-  ArrayUnique,
-  IsArray,
-  IsBoolean,
-  IsIn,
-  IsInt,
-  IsString,
-  Length,
-  Min,
-} from 'class-validator';
+import { ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsString, Min } from 'class-validator';
 
-import { IsNewPassword, IsNormalizedEmail, Optional } from '../../common/dto-rules';
+import { HasTextLength, IsNewPassword, IsNormalizedEmail, Optional } from '../../common/dto-rules';
 import { PERMISSIONS, Permission } from '../../users/user.entity';
 import { USER_STATES, UserState } from '../user-state';
 
@@ -39,7 +30,7 @@ export class CreateUserDto {
   @ApiProperty({ maxLength: 200 })
   @Transform(trim)
   @IsString({ message: '$property must be a string' })
-  @Length(1, 200, { message: '$property must be 1 to 200 characters' })
+  @HasTextLength(1, 200, '$property must be 1 to 200 characters')
   name: string;
 
   @IsNewPassword()
@@ -71,7 +62,7 @@ export class UpdateUserDto {
   @Optional()
   @Transform(trim)
   @IsString({ message: '$property must be a string' })
-  @Length(1, 200, { message: '$property must be 1 to 200 characters' })
+  @HasTextLength(1, 200, '$property must be 1 to 200 characters')
   name?: string;
 
   @ApiPropertyOptional({ enum: PERMISSIONS, isArray: true })
