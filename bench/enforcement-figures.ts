@@ -25,6 +25,10 @@ export interface BatchPair {
   last: BatchEvent;
   /** last.ms / first.ms */
   ratio: number;
+  /** The same over the medians of the first three and of the last three: less noise. */
+  firstMedianMs: number;
+  lastMedianMs: number;
+  medianRatio: number;
 }
 
 export interface EnforcementFigures {
@@ -194,6 +198,21 @@ function pair(batches: BatchEvent[]): BatchPair | null {
   }
   const first = batches[0];
   const last = batches[batches.length - 1];
+  const firstMedianMs = median(batches.slice(0, 3).map((batch) => batch.ms));
+  const lastMedianMs = median(batches.slice(-3).map((batch) => batch.ms));
 
-  return { first, last, ratio: last.ms / first.ms };
+  return {
+    first,
+    last,
+    ratio: last.ms / first.ms,
+    firstMedianMs,
+    lastMedianMs,
+    medianRatio: lastMedianMs / firstMedianMs,
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+
+  return sorted[Math.floor(sorted.length / 2)];
 }
