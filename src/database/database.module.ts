@@ -8,6 +8,7 @@ import { DatabaseLock } from './database-lock';
 import { ENTITIES } from './entities';
 import { JobLeaseService } from './job-lease.service';
 import { bindSqliteParameters } from './sqlite-parameters';
+import { Statements } from './statements';
 import { TransactionRunner } from './transaction-runner';
 
 export const MIGRATION_LOCK = 'backoffice:migrations';
@@ -30,8 +31,8 @@ export const MIGRATION_LOCK = 'backoffice:migrations';
     }),
     TypeOrmModule.forFeature(ENTITIES),
   ],
-  providers: [TransactionRunner, DatabaseLock, JobLeaseService],
-  exports: [TypeOrmModule, TransactionRunner, DatabaseLock, JobLeaseService],
+  providers: [TransactionRunner, DatabaseLock, JobLeaseService, Statements],
+  exports: [TypeOrmModule, TransactionRunner, DatabaseLock, JobLeaseService, Statements],
 })
 export class DatabaseModule implements OnModuleInit {
   private readonly logger = new Logger(DatabaseModule.name);

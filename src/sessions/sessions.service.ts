@@ -5,6 +5,7 @@ import { EntityManager, IsNull, Not, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { MINUTE_MS, HOUR_MS, addMs } from '../common/time';
 import { hashToken, newToken } from '../common/tokens';
+import { Statements } from '../database/statements';
 import { TransactionRunner } from '../database/transaction-runner';
 import { Channel, Session } from './session.entity';
 
@@ -37,6 +38,7 @@ export class SessionsService {
   constructor(
     @InjectRepository(Session) private readonly sessions: Repository<Session>,
     private readonly transactions: TransactionRunner,
+    private readonly statements: Statements,
     private readonly clock: Clock,
   ) {}
 
@@ -57,10 +59,8 @@ export class SessionsService {
       ip: input.ip,
       userAgent: input.userAgent,
     });
-    // A plain INSERT: every login and code step issues a session, and save() would plan a
-    // persistence for it (entity lookup, change detection, subscribers) each time.
-    const result = await manager.insert(Session, session);
-    session.id = Number((result.identifiers[0] as { id: number | string }).id);
+    // A plain INSERT: every login and code step issues a session.
+    session.id = (await this.statements.insert(manager, Session, session)) as number;
 
     return { token, session };
   }
