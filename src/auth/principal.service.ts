@@ -76,7 +76,8 @@ export class PrincipalService {
       'FROM sessions s ' +
       'INNER JOIN users u ON u.id = s.user_id ' +
       'INNER JOIN clients hc ON hc.id = u.client_id ' +
-      'LEFT JOIN clients ac ON ac.id = s.active_client_id ' +
+      // The active client only when it is not the home client, which is read already.
+      'LEFT JOIN clients ac ON ac.id = s.active_client_id AND s.active_client_id <> u.client_id ' +
       'LEFT JOIN two_factor_credentials c ON c.user_id = s.user_id ' +
       'WHERE s.token_hash = ?';
 
