@@ -37,6 +37,8 @@ export interface HttpFigures {
   argon2?: { before: HashRate; after: HashRate; perSecond: number };
   logins?: LoadFigures;
   bare?: { before: LoadFigures; after: LoadFigures; perSecond: number };
+  /** The service's HTTP stack around a trivial public route: a breakdown, not a baseline. */
+  stack?: LoadFigures;
   me?: LoadFigures;
   codeSteps?: LoadFigures & { prepared: number };
   rss: { idleMb: number; underLoadMaxMb: number };
@@ -53,7 +55,7 @@ const MAX_CODE_STEP_SESSIONS = 60_000;
 export async function measureHttp(settings: HttpSettings): Promise<HttpFigures> {
   const { say } = settings;
   const database = await createBenchDatabase(settings.serverUrl, 'http');
-  const [servicePort, barePort] = [await freePort(), await freePort()];
+  const [servicePort, barePort, stackPort] = [await freePort(), await freePort(), await freePort()];
   const vars = {
     NODE_ENV: 'development',
     PORT: String(servicePort),
@@ -97,10 +99,26 @@ export async function measureHttp(settings: HttpSettings): Promise<HttpFigures> 
       nodeArgs: nodeArgs('bare-app'),
     });
     children.push(bare);
+    const stack = startNode({
+      name: 'HTTP stack app',
+      script: join(__dirname, 'stack-app.js'),
+      env: childEnv({
+        ...start.env,
+        NODE_ENV: 'development',
+        PORT: String(stackPort),
+        LOG_LEVEL: vars.LOG_LEVEL,
+        DATA_DIR: vars.DATA_DIR,
+      }),
+      logFile: join(settings.logDir, 'stack-app.log'),
+      nodeArgs: [...start.nodeArgs, ...nodeArgs('stack-app')],
+    });
+    children.push(stack);
     const serviceUrl = `http://127.0.0.1:${servicePort}`;
     const bareUrl = `http://127.0.0.1:${barePort}`;
+    const stackUrl = `http://127.0.0.1:${stackPort}`;
     await waitForHttp(`${serviceUrl}/health`, service);
     await waitForHttp(`${bareUrl}/bare`, bare);
+    await waitForHttp(`${stackUrl}/stack`, stack);
 
     const seeding = await Seeder.open(validateEnvironment({ ...vars, LOG_LEVEL: 'silent' }));
     seeder = seeding;
@@ -116,13 +134,13 @@ export async function measureHttp(settings: HttpSettings): Promise<HttpFigures> 
     let underLoadMaxMb = 0;
     const load = async (
       label: string,
-      target: 'service' | 'bare',
+      target: 'service' | 'bare' | 'stack',
       options: Omit<Parameters<typeof runLoad>[0], 'url' | 'rssPid'>,
     ): Promise<LoadFigures> => {
       const result = await runLoad({
         ...options,
-        url: target === 'service' ? serviceUrl : bareUrl,
-        rssPid: target === 'service' ? service.pid : bare.pid,
+        url: { service: serviceUrl, bare: bareUrl, stack: stackUrl }[target],
+        rssPid: { service: service.pid, bare: bare.pid, stack: stack.pid }[target],
       });
       if (target === 'service') {
         underLoadMaxMb = Math.max(underLoadMaxMb, result.rssMaxMb ?? 0);
@@ -181,6 +199,13 @@ export async function measureHttp(settings: HttpSettings): Promise<HttpFigures> 
     const bareBefore = await load('bare route', 'bare', { ...bareLoad, seconds: settings.seconds });
 
     if (settings.parts.has('me')) {
+      const stackLoad = { ...bareLoad, path: '/stack' };
+      await load('HTTP stack (warm-up)', 'stack', { ...stackLoad, seconds: settings.warmSeconds });
+      figures.stack = await load('HTTP stack', 'stack', {
+        ...stackLoad,
+        seconds: settings.seconds,
+      });
+
       let meIndex = 0;
       const meLoad = {
         method: 'GET' as const,
