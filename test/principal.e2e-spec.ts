@@ -49,6 +49,7 @@ describe('the caller of a request', () => {
         stage: 'authenticated',
         twoFactorActive: false,
         twoFactorActivatedAt: null,
+        recoveryCodesLeft: 0,
         viaCookie: false,
       },
     });

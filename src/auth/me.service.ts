@@ -31,9 +31,8 @@ export class MeService {
     private readonly clock: Clock,
   ) {}
 
-  async describe(principal: Principal): Promise<MeDto> {
+  describe(principal: Principal): MeDto {
     const { user } = principal;
-    const recoveryCodesLeft = await this.twoFactor.recoveryCodesLeft(user.id);
     const facts = factsOf(principal);
 
     return {
@@ -51,7 +50,7 @@ export class MeService {
         exempt: user.twoFactorExempt,
         deadline: user.twoFactorDeadline?.toISOString() ?? null,
         available: offersTwoFactor(principal.homeClient),
-        recoveryCodesLeft,
+        recoveryCodesLeft: principal.recoveryCodesLeft,
       },
     };
   }

@@ -24,7 +24,8 @@ export type ResolvedCaller =
  * passed deadline or an administrator's reset applies at the next request.
  *
  * One query reads them all (every request pays for it): the session by its token hash, its
- * user, the home client, the session's active client and the 2FA credential.
+ * user, the home client, the session's active client, the 2FA credential and how many
+ * recovery codes are left (for GET /me, which every page of the frontend asks).
  */
 @Injectable()
 export class PrincipalService {
@@ -61,9 +62,11 @@ export class PrincipalService {
     const sessionClient = this.joined.read(Client, 'ac', row);
     const credential = this.joined.read(TwoFactorCredential, 'c', row);
 
+    const principal = this.backoffice(session, user, homeClient, sessionClient, credential);
+
     return {
       channel: 'backoffice',
-      principal: this.backoffice(session, user, homeClient, sessionClient, credential, viaCookie),
+      principal: { ...principal, recoveryCodesLeft: Number(row.recovery_codes_left), viaCookie },
     };
   }
 
@@ -72,7 +75,9 @@ export class PrincipalService {
     this.query ??=
       `SELECT ${joined.select(Session, 's')}, ${joined.select(User, 'u')}, ` +
       `${joined.select(Client, 'hc')}, ${joined.select(Client, 'ac')}, ` +
-      `${joined.select(TwoFactorCredential, 'c')} ` +
+      `${joined.select(TwoFactorCredential, 'c')}, ` +
+      '(SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = s.user_id AND r.used_at IS NULL) ' +
+      'AS recovery_codes_left ' +
       'FROM sessions s ' +
       'INNER JOIN users u ON u.id = s.user_id ' +
       'INNER JOIN clients hc ON hc.id = u.client_id ' +
@@ -90,8 +95,7 @@ export class PrincipalService {
     homeClient: Client,
     sessionClient: Client | null,
     credential: TwoFactorCredential | null,
-    viaCookie: boolean,
-  ): Principal {
+  ): Omit<Principal, 'recoveryCodesLeft' | 'viaCookie'> {
     // A member client that left the group since the switch is no longer reachable.
     const activeClient =
       sessionClient && sessionClient.groupId === homeClient.id ? sessionClient : homeClient;
@@ -110,7 +114,6 @@ export class PrincipalService {
       stage,
       twoFactorActive,
       twoFactorActivatedAt: twoFactorActive ? (credential?.activatedAt ?? null) : null,
-      viaCookie,
     };
   }
 }

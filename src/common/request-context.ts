@@ -17,6 +17,8 @@ export interface Principal {
   twoFactorActive: boolean;
   /** When the active 2FA was confirmed; null without active 2FA. */
   twoFactorActivatedAt: Date | null;
+  /** Unused recovery codes of the user. */
+  recoveryCodesLeft: number;
   /** The token came from the cookie (writes then need X-Requested-With). */
   viaCookie: boolean;
 }

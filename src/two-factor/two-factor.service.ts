@@ -48,7 +48,6 @@ export class TwoFactorService {
   constructor(
     @InjectRepository(TwoFactorCredential)
     private readonly credentials: Repository<TwoFactorCredential>,
-    @InjectRepository(RecoveryCode) private readonly recoveryCodes: Repository<RecoveryCode>,
     private readonly totp: Totp,
     private readonly cipher: SecretCipher,
     private readonly generator: RecoveryCodeGenerator,
@@ -65,16 +64,6 @@ export class TwoFactorService {
 
   async isActive(userId: number): Promise<boolean> {
     return isCredentialActive(await this.credentials.findOneBy({ userId }));
-  }
-
-  // Every GET /me asks this; a plain statement costs a fraction of the query builder's count.
-  async recoveryCodesLeft(userId: number): Promise<number> {
-    const [row] = await this.recoveryCodes.query<{ remaining: number | string }[]>(
-      'SELECT COUNT(*) AS remaining FROM recovery_codes WHERE user_id = ? AND used_at IS NULL',
-      [userId],
-    );
-
-    return Number(row.remaining);
   }
 
   /**
