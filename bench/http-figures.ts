@@ -46,6 +46,7 @@ export interface HttpFigures {
 
 const CODE_STEP_WARM_SESSIONS = 2000;
 const MAX_CODE_STEP_SESSIONS = 60_000;
+const MIN_RAMP_UP_ALLOWANCE_SECONDS = 15;
 
 /**
  * Starts the built service on a database of its own, seeds it, and loads it: logins, GET /me
@@ -242,8 +243,9 @@ export async function measureHttp(settings: HttpSettings): Promise<HttpFigures> 
         CODE_STEP_WARM_SESSIONS,
         settings.warmSeconds,
       );
-      // Enough sessions for the ramp-up and the measured load at twice the warm-up's rate.
-      const rampUpSeconds = warm.rampUp.ms / 1000;
+      // Enough sessions for the ramp-up (which takes longer on a busy machine) and the
+      // measured load at twice the warm-up's rate.
+      const rampUpSeconds = Math.max(warm.rampUp.ms / 1000, MIN_RAMP_UP_ALLOWANCE_SECONDS);
       const prepared = Math.min(
         MAX_CODE_STEP_SESSIONS,
         Math.ceil(warm.perSecond * (settings.seconds + rampUpSeconds) * 2) +

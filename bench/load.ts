@@ -68,6 +68,8 @@ interface Answer {
 export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
   const sampler = options.rssPid === undefined ? null : new RssSampler(options.rssPid);
   let exhausted = false;
+  // Answers after the prepared requests ran out are to leftovers: not counted.
+  let exhaustedAt = Infinity;
   let instance: autocannon.Instance | undefined;
   const next = options.next;
   const setupRequest = next
@@ -76,6 +78,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
         if (!parts) {
           if (!exhausted) {
             exhausted = true;
+            exhaustedAt = performance.now();
             setImmediate(() => instance?.stop());
           }
 
@@ -127,6 +130,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
     );
     instance.on('response', (client, status, _bytes, latencyMs) => {
       const at = performance.now();
+      if (at > exhaustedAt) {
+        return;
+      }
       if (steadyFrom === null) {
         rampUpAnswers.push({ at, status, latencyMs });
         rampUpMaxLatency = Math.max(rampUpMaxLatency, latencyMs);
@@ -159,7 +165,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
   }
   const ok = answers.filter((answer) => answer.status >= 200 && answer.status < 300).length;
   const latencies = answers.map((answer) => answer.latencyMs).sort((a, b) => a - b);
-  const window = (endedAt - windowStart) / 1000;
+  const window = (Math.min(endedAt, exhaustedAt) - windowStart) / 1000;
   const cpuFrom = steady ? cpuAtSteady : cpuAtStart;
   const cpuUsed = cpuFrom !== null && cpuAtEnd !== null ? cpuAtEnd - cpuFrom : null;
 
