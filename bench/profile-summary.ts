@@ -78,7 +78,7 @@ function main(): void {
   const inclusive = new Map<string, number>();
   for (const [id, ms] of selfMs) {
     const node = byId.get(id);
-    if (!node) {
+    if (!node || node.callFrame.functionName === '(idle)') {
       continue;
     }
     bySelf.set(label(node), (bySelf.get(label(node)) ?? 0) + ms);
