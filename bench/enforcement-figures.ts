@@ -25,10 +25,15 @@ export interface BatchPair {
   last: BatchEvent;
   /** last.ms / first.ms */
   ratio: number;
-  /** The same over the medians of the first three and of the last three: less noise. */
+  /**
+   * The same over the medians of the first and the last tenth of the batches (three at
+   * least): a single batch of 15 ms moves by half when another process takes the core.
+   */
   firstMedianMs: number;
   lastMedianMs: number;
   medianRatio: number;
+  /** How many batches each median is over. */
+  medianOf: number;
 }
 
 export interface EnforcementFigures {
@@ -198,8 +203,9 @@ function pair(batches: BatchEvent[]): BatchPair | null {
   }
   const first = batches[0];
   const last = batches[batches.length - 1];
-  const firstMedianMs = median(batches.slice(0, 3).map((batch) => batch.ms));
-  const lastMedianMs = median(batches.slice(-3).map((batch) => batch.ms));
+  const tenth = Math.max(3, Math.floor(batches.length / 10));
+  const firstMedianMs = median(batches.slice(0, tenth).map((batch) => batch.ms));
+  const lastMedianMs = median(batches.slice(-tenth).map((batch) => batch.ms));
 
   return {
     first,
@@ -208,6 +214,7 @@ function pair(batches: BatchEvent[]): BatchPair | null {
     firstMedianMs,
     lastMedianMs,
     medianRatio: lastMedianMs / firstMedianMs,
+    medianOf: Math.min(tenth, batches.length),
   };
 }
 

@@ -128,11 +128,14 @@ export function enforcementRows(job: EnforcementFigures): Row[] {
   ];
   const pairRow = (label: string, pair: BatchPair, extra = ''): Row => ({
     figure: `  ${label}: last batch (run ${pair.last.run}, up to id ${n(pair.last.lastId)})`,
-    value: `${n(pair.last.ms)} ms (last 3: ${n(pair.lastMedianMs)})`,
-    baseline: `first ${n(pair.first.ms)} ms (first 3: ${n(pair.firstMedianMs)})${extra}`,
-    ratio: `${pair.ratio.toFixed(2)} x (${pair.medianRatio.toFixed(2)} x)`,
+    value: `${n(pair.last.ms)} ms; median of last ${pair.medianOf}: ${n(pair.lastMedianMs)}`,
+    baseline:
+      `first ${n(pair.first.ms)} ms; median of first ${pair.medianOf}: ` +
+      `${n(pair.firstMedianMs)}${extra}`,
+    // Judged on the medians: one batch alone is as noisy as the machine.
+    ratio: `${pair.medianRatio.toFixed(2)} x (one batch: ${pair.ratio.toFixed(2)} x)`,
     target: '<= 1.5 x',
-    met: Math.max(pair.ratio, pair.medianRatio) <= 1.5 ? 'yes' : 'NO',
+    met: pair.medianRatio <= 1.5 ? 'yes' : 'NO',
   });
   if (job.sending) {
     rows.push(pairRow('sending 1,000 users', job.sending));
