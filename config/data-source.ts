@@ -5,6 +5,7 @@ import { DataSource, DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '../migrations';
 import { ENTITIES } from '../src/database/entities';
 import { mysqlWithDeadlines } from '../src/database/mysql-deadlines';
+import { bindSqliteParameters } from '../src/database/sqlite-parameters';
 import { Environment, validateEnvironment } from './environment';
 
 export const SQLITE_FILE = 'backoffice.sqlite';
@@ -68,6 +69,6 @@ export function dataSourceOptions(
  * The data source the TypeORM command line uses: the same validated values as the service,
  * without the statement deadline, since it runs migrations.
  */
-export default new DataSource(
-  dataSourceOptions(validateEnvironment(process.env), { statementDeadline: false }),
+export default bindSqliteParameters(
+  new DataSource(dataSourceOptions(validateEnvironment(process.env), { statementDeadline: false })),
 );

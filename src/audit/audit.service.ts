@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, In, Repository } from 'typeorm';
 
 import { Clock } from '../common/clock';
+import { Statements } from '../database/statements';
 import { TransactionRunner } from '../database/transaction-runner';
 import { AuditEvent } from './audit-event.entity';
 
@@ -51,6 +52,7 @@ export class AuditService {
   constructor(
     @InjectRepository(AuditEvent) private readonly events: Repository<AuditEvent>,
     private readonly transactions: TransactionRunner,
+    private readonly statements: Statements,
     private readonly clock: Clock,
   ) {}
 
@@ -59,7 +61,7 @@ export class AuditService {
     if (!manager) {
       return this.transactions.run((tx) => this.record(entry, tx));
     }
-    await manager.getRepository(AuditEvent).insert({
+    await this.statements.insert(manager, AuditEvent, {
       createdAt: this.clock.now(),
       event: entry.event,
       actorUserId: entry.actorUserId ?? null,

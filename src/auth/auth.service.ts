@@ -6,6 +6,7 @@ import { Client } from '../clients/client.entity';
 import { Clock } from '../common/clock';
 import { CommonException } from '../common/common.exception';
 import { Principal, SessionStage } from '../common/request-context';
+import { Statements } from '../database/statements';
 import { TransactionRunner } from '../database/transaction-runner';
 import { AppChannel, Session } from '../sessions/session.entity';
 import { SessionsService } from '../sessions/sessions.service';
@@ -63,6 +64,7 @@ export class AuthService {
     private readonly policy: TwoFactorPolicyService,
     private readonly audit: AuditService,
     private readonly transactions: TransactionRunner,
+    private readonly statements: Statements,
     private readonly clock: Clock,
   ) {}
 
@@ -279,8 +281,10 @@ export class AuthService {
 
     // Two valid codes racing in one pending session must not yield two sessions; a session
     // ended meanwhile (its fifth wrong code) takes the code with it, unused.
-    const ended = await tx.delete(Session, { id: pending.id });
-    if ((ended.affected ?? 0) !== 1) {
+    const ended = await this.statements.execute(tx, 'DELETE FROM sessions WHERE id = ?', [
+      pending.id,
+    ]);
+    if (ended !== 1) {
       throw CommonException.unauthenticated();
     }
     const { token, session } = await this.sessions.issue(tx, {

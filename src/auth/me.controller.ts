@@ -26,7 +26,7 @@ export class MeController {
   @Stages('authenticated', 'two-factor-setup-required')
   @ApiOkResponse({ type: MeDto })
   @ApiErrors()
-  getMe(@CurrentPrincipal() principal: Principal): Promise<MeDto> {
+  getMe(@CurrentPrincipal() principal: Principal): MeDto {
     return this.me.describe(principal);
   }
 

@@ -31,12 +31,8 @@ export class MeService {
     private readonly clock: Clock,
   ) {}
 
-  async describe(principal: Principal): Promise<MeDto> {
+  describe(principal: Principal): MeDto {
     const { user } = principal;
-    const [activatedAt, recoveryCodesLeft] = await Promise.all([
-      this.twoFactor.getActivatedAt(user.id),
-      this.twoFactor.recoveryCodesLeft(user.id),
-    ]);
     const facts = factsOf(principal);
 
     return {
@@ -49,12 +45,12 @@ export class MeService {
       stage: principal.stage,
       twoFactor: {
         active: principal.twoFactorActive,
-        activatedAt: activatedAt?.toISOString() ?? null,
+        activatedAt: principal.twoFactorActivatedAt?.toISOString() ?? null,
         required: isTwoFactorRequired(facts),
         exempt: user.twoFactorExempt,
         deadline: user.twoFactorDeadline?.toISOString() ?? null,
         available: offersTwoFactor(principal.homeClient),
-        recoveryCodesLeft,
+        recoveryCodesLeft: principal.recoveryCodesLeft,
       },
     };
   }

@@ -15,6 +15,10 @@ export interface Principal {
   stage: SessionStage;
   /** The user has confirmed 2FA. */
   twoFactorActive: boolean;
+  /** When the active 2FA was confirmed; null without active 2FA. */
+  twoFactorActivatedAt: Date | null;
+  /** Unused recovery codes of the user. */
+  recoveryCodesLeft: number;
   /** The token came from the cookie (writes then need X-Requested-With). */
   viaCookie: boolean;
 }

@@ -1,6 +1,6 @@
 import { Global, Logger, Module, OnModuleInit } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, DataSourceOptions } from 'typeorm';
 
 import { dataSourceOptions } from '../../config/data-source';
 import { Environment } from '../../config/environment';
@@ -8,6 +8,8 @@ import { DatabaseLock } from './database-lock';
 import { ENTITIES } from './entities';
 import { JobLeaseService } from './job-lease.service';
 import { withoutQueryDeadline } from './mysql-deadlines';
+import { bindSqliteParameters } from './sqlite-parameters';
+import { Statements } from './statements';
 import { TransactionRunner } from './transaction-runner';
 
 export const MIGRATION_LOCK = 'backoffice:migrations';
@@ -25,11 +27,13 @@ export const MIGRATION_LOCK = 'backoffice:migrations';
         retryAttempts: 2,
         retryDelay: 1000,
       }),
+      dataSourceFactory: (options?: DataSourceOptions) =>
+        Promise.resolve(bindSqliteParameters(new DataSource(options as DataSourceOptions))),
     }),
     TypeOrmModule.forFeature(ENTITIES),
   ],
-  providers: [TransactionRunner, DatabaseLock, JobLeaseService],
-  exports: [TypeOrmModule, TransactionRunner, DatabaseLock, JobLeaseService],
+  providers: [TransactionRunner, DatabaseLock, JobLeaseService, Statements],
+  exports: [TypeOrmModule, TransactionRunner, DatabaseLock, JobLeaseService, Statements],
 })
 export class DatabaseModule implements OnModuleInit {
   private readonly logger = new Logger(DatabaseModule.name);

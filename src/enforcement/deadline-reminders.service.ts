@@ -65,7 +65,7 @@ export class DeadlineRemindersService {
     };
 
     let lastId = 0;
-    for (;;) {
+    for (let batchNumber = 1; ; batchNumber++) {
       const batch = await this.users.find({
         where: {
           id: MoreThan(lastId),
@@ -83,6 +83,18 @@ export class DeadlineRemindersService {
       counts.usersChecked += batch.length;
 
       await this.sendForBatch(batch, now, counts);
+      // One line per batch at debug level: with log timestamps, it shows how a long walk
+      // progresses and whether later batches slow down.
+      this.logger.debug(
+        {
+          batch: batchNumber,
+          users: batch.length,
+          lastId,
+          sent: counts.sent,
+          capped: counts.capped,
+        },
+        'Reminder batch done',
+      );
       if (counts.capped || batch.length < batchSize) {
         break;
       }

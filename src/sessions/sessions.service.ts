@@ -5,6 +5,7 @@ import { EntityManager, IsNull, Not, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { MINUTE_MS, HOUR_MS, addMs } from '../common/time';
 import { hashToken, newToken } from '../common/tokens';
+import { Statements } from '../database/statements';
 import { TransactionRunner } from '../database/transaction-runner';
 import { Channel, Session } from './session.entity';
 
@@ -37,45 +38,39 @@ export class SessionsService {
   constructor(
     @InjectRepository(Session) private readonly sessions: Repository<Session>,
     private readonly transactions: TransactionRunner,
+    private readonly statements: Statements,
     private readonly clock: Clock,
   ) {}
 
   async issue(manager: EntityManager, input: IssueSessionInput): Promise<IssuedSession> {
     const token = newToken();
     const now = this.clock.now();
-    const session = await manager.save(
-      manager.create(Session, {
-        tokenHash: hashToken(token),
-        userId: input.userId,
-        channel: input.channel,
-        activeClientId: input.activeClientId,
-        passwordVerifiedAt: input.passwordVerifiedAt,
-        secondFactorVerifiedAt: input.secondFactorVerifiedAt,
-        failedCodeAttempts: 0,
-        createdAt: now,
-        lastSeenAt: now,
-        expiresAt: addMs(now, input.pending ? PENDING_SESSION_MS : SESSION_ABSOLUTE_MS),
-        ip: input.ip,
-        userAgent: input.userAgent,
-      }),
-    );
+    const session = manager.create(Session, {
+      tokenHash: hashToken(token),
+      userId: input.userId,
+      channel: input.channel,
+      activeClientId: input.activeClientId,
+      passwordVerifiedAt: input.passwordVerifiedAt,
+      secondFactorVerifiedAt: input.secondFactorVerifiedAt,
+      failedCodeAttempts: 0,
+      createdAt: now,
+      lastSeenAt: now,
+      expiresAt: addMs(now, input.pending ? PENDING_SESSION_MS : SESSION_ABSOLUTE_MS),
+      ip: input.ip,
+      userAgent: input.userAgent,
+    });
+    // A plain INSERT: every login and code step issues a session.
+    session.id = (await this.statements.insert(manager, Session, session)) as number;
 
     return { token, session };
   }
 
-  /** The live session for a token: not past its absolute end nor idle for 30 minutes. */
-  async findLive(token: string): Promise<Session | null> {
-    const session = await this.sessions.findOneBy({ tokenHash: hashToken(token) });
-    if (!session) {
-      return null;
-    }
+  /** A session is live until its absolute end and until it has been idle for 30 minutes. */
+  isLive(session: Session): boolean {
     const now = this.clock.now().getTime();
     const idleEnd = session.lastSeenAt.getTime() + SESSION_IDLE_MS;
-    if (now >= session.expiresAt.getTime() || now >= idleEnd) {
-      return null;
-    }
 
-    return session;
+    return now < session.expiresAt.getTime() && now < idleEnd;
   }
 
   async touch(session: Session): Promise<void> {

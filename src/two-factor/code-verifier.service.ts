@@ -4,6 +4,7 @@ import { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { MINUTE_MS, addMs, secondsUntil } from '../common/time';
+import { Statements } from '../database/statements';
 import { TransactionRunner, affectedRows } from '../database/transaction-runner';
 import { MailOutboxService } from '../notifications/mail-outbox.service';
 import { SessionsService } from '../sessions/sessions.service';
@@ -63,6 +64,7 @@ export class CodeVerifier {
     private readonly totp: Totp,
     private readonly cipher: SecretCipher,
     private readonly transactions: TransactionRunner,
+    private readonly statements: Statements,
     private readonly sessions: SessionsService,
     private readonly outbox: MailOutboxService,
     private readonly audit: AuditService,
@@ -187,7 +189,9 @@ export class CodeVerifier {
     userId: number,
     now: Date,
   ): Promise<TwoFactorCredential> {
-    const credential = await tx.findOneBy(TwoFactorCredential, { userId });
+    const credential = await this.statements.findOne(tx, TwoFactorCredential, 't.user_id = ?', [
+      userId,
+    ]);
     if (!credential) {
       throw TwoFactorException.notActive();
     }
@@ -204,16 +208,16 @@ export class CodeVerifier {
     step: number,
     now: Date,
   ): Promise<boolean> {
-    const result = await tx
-      .createQueryBuilder()
-      .update(TwoFactorCredential)
-      .set({ lastUsedStep: step, failedAttempts: 0, updatedAt: now })
-      .where('user_id = :userId', { userId })
-      .andWhere('(last_used_step IS NULL OR last_used_step < :step)', { step })
-      .andWhere('(locked_until IS NULL OR locked_until <= :now)', { now })
-      .execute();
+    // The replay barrier: of two requests with the same step, one changes the row.
+    const changed = await this.statements.execute(
+      tx,
+      'UPDATE two_factor_credentials SET last_used_step = ?, failed_attempts = 0, updated_at = ? ' +
+        'WHERE user_id = ? AND (last_used_step IS NULL OR last_used_step < ?) ' +
+        'AND (locked_until IS NULL OR locked_until <= ?)',
+      [step, now, userId, step, now],
+    );
 
-    return affectedRows(result) === 1;
+    return changed === 1;
   }
 
   private async resetFailures(tx: EntityManager, userId: number): Promise<void> {

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, IsNull, Repository } from 'typeorm';
+import { EntityManager, Repository } from 'typeorm';
 
 import { AuditEntry, AuditService } from '../audit/audit.service';
 import { Client } from '../clients/client.entity';
@@ -48,7 +48,6 @@ export class TwoFactorService {
   constructor(
     @InjectRepository(TwoFactorCredential)
     private readonly credentials: Repository<TwoFactorCredential>,
-    @InjectRepository(RecoveryCode) private readonly recoveryCodes: Repository<RecoveryCode>,
     private readonly totp: Totp,
     private readonly cipher: SecretCipher,
     private readonly generator: RecoveryCodeGenerator,
@@ -65,16 +64,6 @@ export class TwoFactorService {
 
   async isActive(userId: number): Promise<boolean> {
     return isCredentialActive(await this.credentials.findOneBy({ userId }));
-  }
-
-  async getActivatedAt(userId: number): Promise<Date | null> {
-    const credential = await this.credentials.findOneBy({ userId });
-
-    return credential?.secretCiphertext ? credential.activatedAt : null;
-  }
-
-  recoveryCodesLeft(userId: number): Promise<number> {
-    return this.recoveryCodes.countBy({ userId, usedAt: IsNull() });
   }
 
   /**

@@ -311,6 +311,34 @@ describe('deadline reminders', () => {
     ).toBe(23);
   });
 
+  it('logs one debug line per batch with the last id and the reminders sent so far', async () => {
+    t.clock.advance(30 * DAY_MS);
+    const client = await createClient(t, { requireTwoFactor: true });
+    const users = await createUsersInBulk(t, client.id, 7);
+    await setDeadline(
+      t,
+      users.map((user) => user.id),
+      addMs(t.clock.now(), 2 * DAY_MS),
+    );
+    const logs = captureLogs();
+
+    try {
+      await t.get(DeadlineRemindersService).sendDue(t.clock.now(), 3);
+    } finally {
+      logs.restore();
+    }
+    await flushMail(t);
+
+    const batches = logs.lines
+      .filter((line) => line.level === 'debug' && line.args[1] === 'Reminder batch done')
+      .map((line) => line.args[0]);
+    expect(batches).toEqual([
+      { batch: 1, users: 3, lastId: users[2].id, sent: 3, capped: false },
+      { batch: 2, users: 3, lastId: users[5].id, sent: 6, capped: false },
+      { batch: 3, users: 1, lastId: users[6].id, sent: 7, capped: false },
+    ]);
+  });
+
   it('logs start, end and counts, never an address', async () => {
     const user = await requiredUser(t, required, addMs(t.clock.now(), 2 * DAY_MS));
     const logs = captureLogs();
