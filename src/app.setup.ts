@@ -2,7 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
-import { json } from 'express';
+import { NextFunction, Request, Response, json } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 
@@ -19,6 +19,10 @@ export function configureApp(app: NestExpressApplication, env: Environment): voi
   app.useLogger(app.get(Logger));
   app.set('trust proxy', trustProxySetting(env.TRUST_PROXY));
   app.disable('x-powered-by');
+  // Answers are personal (sessions, setup secrets, recovery codes): no cache keeps them, and an
+  // ETag, a hash of each body, would only help a cache.
+  app.set('etag', false);
+  app.use(noStore);
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -39,6 +43,11 @@ export function configureApp(app: NestExpressApplication, env: Environment): voi
   app.useGlobalFilters(new ApiExceptionFilter());
   answerClientErrorsInShape(app.getHttpServer());
   setUpOpenApi(app);
+}
+
+function noStore(_request: Request, response: Response, next: NextFunction): void {
+  response.setHeader('Cache-Control', 'no-store');
+  next();
 }
 
 export function openApiDocument(app: INestApplication) {

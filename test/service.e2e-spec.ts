@@ -149,6 +149,29 @@ describe('service routes', () => {
     });
   });
 
+  describe('caching', () => {
+    it('answers no-store without an ETag, to session answers and to errors alike', async () => {
+      const client = await createClient(t);
+      const user = await createUser(t, { clientId: client.id });
+      const loginAnswer = await t.http
+        .post('/auth/login')
+        .send({ email: user.email, password: DEFAULT_PASSWORD });
+      const token = (loginAnswer.body as { sessionToken: string }).sessionToken;
+      const answers = [
+        loginAnswer,
+        await t.http.get('/me').set(bearer(token)),
+        await t.http.get('/me'),
+        await t.http.get('/health'),
+      ];
+
+      expect(answers.map((answer) => answer.status)).toEqual([200, 200, 401, 200]);
+      for (const answer of answers) {
+        expect(answer.headers['cache-control']).toBe('no-store');
+        expect(answer.headers.etag).toBeUndefined();
+      }
+    });
+  });
+
   describe('OpenAPI', () => {
     let document: OpenApiDocument;
 
