@@ -8,7 +8,7 @@ import { Principal } from '../common/request-context';
 import { TransactionRunner } from '../database/transaction-runner';
 import { SessionsService } from '../sessions/sessions.service';
 import {
-  TwoFactorFacts,
+  factsOf,
   deriveStage,
   isTwoFactorRequired,
   offersTwoFactor,
@@ -93,13 +93,4 @@ export class MeService {
 
     return this.describe(switched);
   }
-}
-
-function factsOf(principal: Principal): TwoFactorFacts {
-  return {
-    user: principal.user,
-    homeClient: principal.homeClient,
-    activeClient: principal.activeClient,
-    active: principal.twoFactorActive,
-  };
 }

@@ -1,5 +1,5 @@
 import type { Client } from '../clients/client.entity';
-import type { SessionStage } from '../common/request-context';
+import type { Principal, SessionStage } from '../common/request-context';
 import { DAY_MS } from '../common/time';
 import type { Session } from '../sessions/session.entity';
 import type { User } from '../users/user.entity';
@@ -11,6 +11,16 @@ export interface TwoFactorFacts {
   activeClient: Pick<Client, 'id' | 'kind' | 'requireTwoFactor'>;
   /** The user has confirmed 2FA (an active secret). */
   active: boolean;
+}
+
+/** The facts of a resolved caller. */
+export function factsOf(principal: Principal): TwoFactorFacts {
+  return {
+    user: principal.user,
+    homeClient: principal.homeClient,
+    activeClient: principal.activeClient,
+    active: principal.twoFactorActive,
+  };
 }
 
 export type LoginNotice =

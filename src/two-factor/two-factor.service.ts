@@ -20,7 +20,7 @@ import { SecretCipher } from './secret-cipher';
 import { Totp } from './totp';
 import { TrustedDevicesService } from './trusted-devices.service';
 import { TwoFactorCredential, isCredentialActive } from './two-factor-credential.entity';
-import { TwoFactorFacts, isOutsideGroupClient, offersTwoFactor } from './two-factor-policy';
+import { factsOf, isOutsideGroupClient, offersTwoFactor } from './two-factor-policy';
 import { TwoFactorPolicyService } from './two-factor-policy.service';
 import { TwoFactorException } from './two-factor.exception';
 
@@ -202,7 +202,7 @@ export class TwoFactorService {
     await this.transactions.run(async (tx) => {
       const devicesRevoked = await this.removeTwoFactor(tx, user.id);
       await this.sessions.endAllForUser(tx, user.id, principal.session.id);
-      await this.policy.holdToSetupIfRequired(tx, user.id, this.facts(principal));
+      await this.policy.holdToSetupIfRequired(tx, user.id, factsOf(principal));
       await this.outbox.enqueue(tx, 'two-factor-deactivated', user.email, {
         name: user.name,
         deactivatedAt: this.clock.now().toISOString(),
@@ -364,15 +364,6 @@ export class TwoFactorService {
     if (isOutsideGroupClient(principal)) {
       throw TwoFactorException.managedInGroupClient();
     }
-  }
-
-  private facts(principal: Principal): TwoFactorFacts {
-    return {
-      user: principal.user,
-      homeClient: principal.homeClient,
-      activeClient: principal.activeClient,
-      active: principal.twoFactorActive,
-    };
   }
 
   private attempt(principal: Principal, ip: string | null) {
