@@ -10,7 +10,12 @@ import { Environment } from '../config/environment';
 import { ApiExceptionFilter } from './common/api-exception.filter';
 import { answerClientErrorsInShape } from './common/http-client-errors';
 import { documentGuardErrors } from './common/openapi';
-import { StrictValidationPipe, mapBodyParserErrors, requireJsonBodies } from './common/validation';
+import {
+  StrictValidationPipe,
+  mapBodyParserErrors,
+  requireJsonBodies,
+  requireUtf8,
+} from './common/validation';
 
 export const BODY_LIMIT = '100kb';
 
@@ -38,7 +43,7 @@ export function configureApp(app: NestExpressApplication, env: Environment): voi
   );
   app.use(cookieParser());
   app.use(requireJsonBodies);
-  app.use(json({ limit: BODY_LIMIT }), mapBodyParserErrors);
+  app.use(json({ limit: BODY_LIMIT, verify: requireUtf8 }), mapBodyParserErrors);
   app.useGlobalPipes(new StrictValidationPipe());
   app.useGlobalFilters(new ApiExceptionFilter());
   answerClientErrorsInShape(app.getHttpServer());

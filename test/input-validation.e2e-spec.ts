@@ -346,6 +346,76 @@ describe('input validation', () => {
       expect(stored.active).toBe(true);
     });
 
+    it('refuses every name objects inherit as an unknown field, in bodies and in queries', async () => {
+      const { admin, token } = await createClientWithAdministrator(t);
+      const target = await createUser(t, { clientId: admin.clientId, name: 'Kept' });
+      const inherited = Object.getOwnPropertyNames(Object.prototype);
+      expect(inherited).toEqual(expect.arrayContaining(['__proto__', 'toString', 'valueOf']));
+      const failures: string[] = [];
+
+      for (const name of inherited) {
+        const body = await t.http
+          .patch(`/admin/users/${target.id}`)
+          .set(bearer(token))
+          .set('Content-Type', 'application/json')
+          .send(`{"name": "Changed", "${name}": 1}`);
+        const query = await t.http
+          .get(`/admin/users?${encodeURIComponent(name)}=1`)
+          .set(bearer(token));
+        for (const [where, answer] of [
+          ['body', body],
+          ['query', query],
+        ] as const) {
+          const message = String(answer.body?.message);
+          if (answer.status !== 400 || !message.includes(`property ${name} is not allowed`)) {
+            failures.push(`${name} in the ${where}: ${answer.status} ${message}`);
+          }
+        }
+      }
+
+      expect(failures).toEqual([]);
+      const stored = await t.dataSource.getRepository(User).findOneByOrFail({ id: target.id });
+      expect(stored.name).toBe('Kept');
+    });
+
+    it('refuses a body that is not UTF-8 with 400, and a charset other than UTF-8 with 415', async () => {
+      const { admin, token } = await createClientWithAdministrator(t);
+      const target = await createUser(t, { clientId: admin.clientId, name: 'Kept' });
+      const patch = (contentType: string, body: Buffer) =>
+        t.http
+          .patch(`/admin/users/${target.id}`)
+          .set(bearer(token))
+          .set('Content-Type', contentType)
+          // The bytes as they are: superagent would write a Buffer as JSON.
+          .serialize((bytes: Buffer) => bytes as unknown as string)
+          .send(body);
+
+      const invalid = await patch(
+        'application/json',
+        Buffer.concat([Buffer.from('{"name": "'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]),
+      );
+      const utf16 = await patch(
+        'application/json; charset=utf-16le',
+        Buffer.from('{"name": "Changed"}', 'utf16le'),
+      );
+      const latin1 = await patch(
+        'application/json; charset=ISO-8859-1',
+        Buffer.from('{"name": "Chang\xe9"}', 'latin1'),
+      );
+      const declaredUtf8 = await patch(
+        'application/json; charset="UTF-8"',
+        Buffer.from('{"name": "Chang\u00e9"}'),
+      );
+
+      expectErrorShape(invalid, 400, 'validation_failed');
+      expect(invalid.body.message).toBe('body: must be UTF-8 text');
+      expectErrorShape(utf16, 415, 'unsupported_media_type');
+      expectErrorShape(latin1, 415, 'unsupported_media_type');
+      expect(declaredUtf8.status).toBe(200);
+      const stored = await t.dataSource.getRepository(User).findOneByOrFail({ id: target.id });
+      expect(stored.name).toBe('Chang\u00e9');
+    });
+
     it('answers a malformed cookie or an odd Authorization header with 401, never a 500', async () => {
       const headers: Record<string, string>[] = [
         { Cookie: 'session=%E0%A4%A' },

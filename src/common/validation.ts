@@ -5,6 +5,8 @@ import {
   ValidationError,
   ValidationPipe,
 } from '@nestjs/common';
+import { isUtf8 } from 'node:buffer';
+
 import type { NextFunction, Request, Response } from 'express';
 
 import { CommonException } from './common.exception';
@@ -30,9 +32,15 @@ const MAX_INPUT_DEPTH = 16;
 // encodeURI) and MySQL would store U+FFFD in its place.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+// The names every object inherits (__proto__, constructor, toString, hasOwnProperty...) and
+// `prototype`: no DTO declares them, and the validator's whitelist, a plain object, reads some
+// of them as declared. They are refused at every level of a body or query.
+const INHERITED_NAMES = new Set([...Object.getOwnPropertyNames(Object.prototype), 'prototype']);
+
 /**
- * The first reason no DTO could take a parsed body or query: nested too deeply, or a string
- * that is not well-formed Unicode. Walks without recursion; names the top-level field.
+ * The first reason no DTO could take a parsed body or query: nested too deeply, a string that
+ * is not well-formed Unicode, or a property every object inherits. Walks without recursion;
+ * names the top-level field.
  */
 export function findUnreadableInput(input: unknown, name: string): string | null {
   const pending: { value: unknown; field: string; depth: number }[] = [
@@ -52,6 +60,9 @@ export function findUnreadableInput(input: unknown, name: string): string | null
     for (const [key, child] of Object.entries(value)) {
       if (LONE_SURROGATE.test(key)) {
         return `${field}: property names must be well-formed Unicode text`;
+      }
+      if (INHERITED_NAMES.has(key)) {
+        return `${depth === 0 ? name : field}: property ${key} is not allowed`;
       }
       pending.push({ value: child, field: depth === 0 ? key : field, depth: depth + 1 });
     }
@@ -87,12 +98,6 @@ export class StrictValidationPipe extends ValidationPipe {
       if (typeof value !== 'object' || Array.isArray(value)) {
         throw CommonException.validation('body: must be a JSON object');
       }
-      const own = Object.keys(value as object);
-      if (own.includes('__proto__') || own.includes('constructor') || own.includes('prototype')) {
-        throw CommonException.validation(
-          `body: property ${own.find(isForbiddenKey)} is not allowed`,
-        );
-      }
     }
     if (metadata.type === 'body' || metadata.type === 'query') {
       const problem = findUnreadableInput(value, metadata.type);
@@ -111,10 +116,6 @@ export class StrictValidationPipe extends ValidationPipe {
   }
 }
 
-function isForbiddenKey(key: string): boolean {
-  return key === '__proto__' || key === 'constructor' || key === 'prototype';
-}
-
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** A write that carries a body must carry JSON: anything else is 415 before parsing. */
@@ -123,13 +124,38 @@ export function requireJsonBodies(request: Request, _response: Response, next: N
     request.headers['transfer-encoding'] !== undefined ||
     Number(request.headers['content-length'] ?? 0) > 0 ||
     request.headers['content-type'] !== undefined;
-  if (WRITE_METHODS.has(request.method) && hasBody && !request.is('application/json')) {
+  if (
+    WRITE_METHODS.has(request.method) &&
+    hasBody &&
+    (!request.is('application/json') || !declaresUtf8(request.headers['content-type']))
+  ) {
     next(CommonException.unsupportedMediaType());
 
     return;
   }
   next();
 }
+
+// JSON is UTF-8 (RFC 8259); a body declared in another charset is refused, not transcoded.
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
+
+function declaresUtf8(contentType: string | undefined): boolean {
+  const charset = CHARSET.exec(contentType ?? '')?.[1];
+
+  return charset === undefined || /^utf-?8$/i.test(charset);
+}
+
+/**
+ * The JSON parser's `verify` hook: bytes that are not UTF-8 are refused before decoding, which
+ * would put U+FFFD in their place and store text the client never sent.
+ */
+export function requireUtf8(_request: Request, _response: Response, body: Buffer): void {
+  if (!isUtf8(body)) {
+    throw Object.assign(new Error('body: must be UTF-8 text'), { type: NOT_UTF8 });
+  }
+}
+
+const NOT_UTF8 = 'entity.not.utf8';
 
 /**
  * Express error middleware right after the JSON parser: its errors become our codes before
@@ -154,6 +180,9 @@ export function mapBodyParserErrors(
       break;
     case 'entity.parse.failed':
       next(CommonException.validation('body: malformed JSON'));
+      break;
+    case NOT_UTF8:
+      next(CommonException.validation('body: must be UTF-8 text'));
       break;
     case 'charset.unsupported':
     case 'encoding.unsupported':
