@@ -1,3 +1,6 @@
+import { HTTP_CODE_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { ModulesContainer } from '@nestjs/core';
+
 import { MailOutbox } from '../src/notifications/mail-outbox.entity';
 import { PasswordHasher } from '../src/users/password-hasher';
 import {
@@ -21,14 +24,22 @@ interface ErrorSchema {
 }
 
 interface ErrorResponse {
-  content?: { 'application/json'?: { schema?: ErrorSchema } };
+  content?: { 'application/json'?: { schema?: ErrorSchema }; [type: string]: unknown };
 }
 
 interface OpenApiDocument {
   openapi: string;
   paths: Record<
     string,
-    Partial<Record<Method, { security?: unknown[]; responses: Record<string, ErrorResponse> }>>
+    Partial<
+      Record<
+        Method,
+        {
+          security?: unknown[];
+          responses: Record<string, ErrorResponse>;
+        }
+      >
+    >
   >;
 }
 
@@ -101,6 +112,45 @@ function documentedCodes(operation: { responses: Record<string, ErrorResponse> }
       ([, response]) =>
         response.content?.['application/json']?.schema?.properties?.error?.enum ?? [],
     );
+}
+
+const REQUEST_METHODS = ['get', 'post', 'put', 'delete', 'patch'] as const;
+
+/**
+ * Every handler of the application with the status it answers on success, read from Nest's
+ * route metadata (@HttpCode, or 201 for POST and 200 otherwise), paths in OpenAPI form.
+ */
+function handlerRoutes(
+  t: TestApp,
+): { name: string; path: string; method: Method; status: number }[] {
+  const routes: { name: string; path: string; method: Method; status: number }[] = [];
+  for (const module of t.app.get(ModulesContainer).values()) {
+    for (const { metatype } of module.controllers.values()) {
+      if (!metatype) {
+        continue;
+      }
+      const prototype = (metatype as { prototype: Record<string, unknown> }).prototype;
+      const prefix = String(Reflect.getMetadata(PATH_METADATA, metatype) ?? '');
+      for (const key of Object.getOwnPropertyNames(prototype)) {
+        const handler = prototype[key];
+        const verb = Reflect.getMetadata(METHOD_METADATA, handler as object) as number | undefined;
+        if (typeof handler !== 'function' || key === 'constructor' || verb === undefined) {
+          continue;
+        }
+        const method = REQUEST_METHODS[verb];
+        const own = String(Reflect.getMetadata(PATH_METADATA, handler) ?? '');
+        const path = `/${[prefix, own].filter((part) => part && part !== '/').join('/')}`
+          .replace(/\/+/g, '/')
+          .replace(/:(\w+)/g, '{$1}');
+        const status =
+          (Reflect.getMetadata(HTTP_CODE_METADATA, handler) as number | undefined) ??
+          (method === 'post' ? 201 : 200);
+        routes.push({ name: `${method.toUpperCase()} ${path}`, path, method, status });
+      }
+    }
+  }
+
+  return routes;
 }
 
 describe('service routes', () => {
@@ -214,6 +264,26 @@ describe('service routes', () => {
         .filter((name) => !described.has(name));
 
       expect(missing).toEqual([]);
+    });
+
+    it('documents for every route the success status it answers, with its body', () => {
+      const wrong: string[] = [];
+      for (const route of handlerRoutes(t)) {
+        const operation = document.paths[route.path]?.[route.method];
+        const successes = Object.keys(operation?.responses ?? {}).filter((code) =>
+          code.startsWith('2'),
+        );
+        const body = operation?.responses[String(route.status)]?.content;
+        const hasBody = body !== undefined && Object.keys(body).length > 0;
+        if (successes.join() !== String(route.status) || hasBody !== (route.status !== 204)) {
+          wrong.push(
+            `${route.name}: answers ${route.status}, documents ${successes.join() || 'none'}`,
+          );
+        }
+      }
+
+      expect(handlerRoutes(t).length).toBeGreaterThan(20);
+      expect(wrong).toEqual([]);
     });
 
     it('lists for every route the error codes it answers', () => {

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
-import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiNoContentResponse, ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 
 import { COMMON_ERRORS } from '../common/common.exception';
 import { AppChannelRoute, CurrentAppPrincipal, Public } from '../common/decorators';
@@ -54,6 +54,7 @@ export class AppAuthController {
   @Post('auth/logout')
   @AppChannelRoute()
   @HttpCode(204)
+  @ApiNoContentResponse({ description: 'The app session has ended' })
   @ApiErrors()
   async logout(
     @CurrentAppPrincipal() principal: AppPrincipal,

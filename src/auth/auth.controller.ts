@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 
 import { Environment } from '../../config/environment';
@@ -102,6 +102,7 @@ export class AuthController {
   @BackofficeRoute()
   @Stages(...ANY_STAGE)
   @HttpCode(204)
+  @ApiNoContentResponse({ description: 'The session has ended; the cookie is cleared' })
   @ApiErrors()
   async logout(
     @CurrentPrincipal() principal: Principal,

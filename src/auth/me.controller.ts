@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Post, Req } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 
 import { CLIENTS_ERRORS } from '../clients/clients.exception';
 import { COMMON_ERRORS } from '../common/common.exception';
@@ -32,6 +32,7 @@ export class MeController {
 
   @Post('password')
   @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Changed; the other sessions and trusted devices ended' })
   @ApiErrors(
     USERS_ERRORS.invalidCredentials,
     USERS_ERRORS.tooManyAttempts,

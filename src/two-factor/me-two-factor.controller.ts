@@ -10,7 +10,7 @@ import {
   Req,
   Res,
 } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 
 import { AuditService } from '../audit/audit.service';
@@ -21,6 +21,7 @@ import { USERS_ERRORS } from '../users/users.exception';
 import { AppRequest, Principal, clientIp } from '../common/request-context';
 import { TransactionRunner } from '../database/transaction-runner';
 import { CodeDto, DeactivateTwoFactorDto, SetupDto } from './dto/code.dto';
+import { RecoveryCodesDto, SetupAnswerDto, TrustedDeviceDto } from './dto/two-factor-answers.dto';
 import { TrustedDevicesService } from './trusted-devices.service';
 import { TWO_FACTOR_ERRORS as E } from './two-factor.exception';
 import { TwoFactorService } from './two-factor.service';
@@ -41,6 +42,7 @@ export class MeTwoFactorController {
   ) {}
 
   @Post('two-factor/setup')
+  @ApiCreatedResponse({ type: SetupAnswerDto })
   @Stages('authenticated', 'two-factor-setup-required')
   @ApiErrors(
     USERS_ERRORS.invalidCredentials,
@@ -62,6 +64,7 @@ export class MeTwoFactorController {
 
   @Post('two-factor/confirm')
   @HttpCode(200)
+  @ApiOkResponse({ type: RecoveryCodesDto, description: '2FA is active' })
   @Stages('authenticated', 'two-factor-setup-required')
   @ApiErrors(E.invalidCode, E.noPendingSetup, E.managedInGroupClient, E.locked, E.secretUnavailable)
   async confirm(
@@ -74,6 +77,7 @@ export class MeTwoFactorController {
 
   @Delete('two-factor')
   @HttpCode(204)
+  @ApiNoContentResponse({ description: '2FA is off; trusted devices and recovery codes removed' })
   @ApiErrors(E.invalidCode, E.notActive, E.managedInGroupClient, E.locked, E.secretUnavailable)
   async deactivate(
     @CurrentPrincipal() principal: Principal,
@@ -88,6 +92,7 @@ export class MeTwoFactorController {
 
   @Post('two-factor/recovery-codes')
   @HttpCode(200)
+  @ApiOkResponse({ type: RecoveryCodesDto, description: 'The new set; the old codes are void' })
   @ApiErrors(E.invalidCode, E.notActive, E.managedInGroupClient, E.locked, E.secretUnavailable)
   async renewRecoveryCodes(
     @CurrentPrincipal() principal: Principal,
@@ -100,6 +105,7 @@ export class MeTwoFactorController {
   }
 
   @Get('trusted-devices')
+  @ApiOkResponse({ type: TrustedDeviceDto, isArray: true })
   @ApiErrors()
   async listTrustedDevices(@CurrentPrincipal() principal: Principal) {
     const devices = await this.trustedDevices.listForUser(principal.user.id);
@@ -115,6 +121,7 @@ export class MeTwoFactorController {
 
   @Delete('trusted-devices/:id')
   @HttpCode(204)
+  @ApiNoContentResponse({ description: 'The device is revoked' })
   @ApiErrors(COMMON_ERRORS.notFound)
   async revokeTrustedDevice(
     @CurrentPrincipal() principal: Principal,
@@ -141,6 +148,7 @@ export class MeTwoFactorController {
 
   @Delete('trusted-devices')
   @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Every trusted device of the user is revoked' })
   @ApiErrors()
   async revokeAllTrustedDevices(
     @CurrentPrincipal() principal: Principal,
