@@ -13,6 +13,8 @@ import {
   validateSync,
 } from 'class-validator';
 
+import { mainReason } from '../src/common/validation-reasons';
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const NODE_ENVS = ['development', 'production', 'test'] as const;
 
@@ -175,10 +177,8 @@ export function validateEnvironment(raw: NodeJS.ProcessEnv): Environment {
   const env = plainToInstance(Environment, present, { exposeDefaultValues: true });
   const problems = validateSync(env, {
     forbidUnknownValues: false,
-    stopAtFirstError: true,
-  }).flatMap((error) =>
-    Object.values(error.constraints ?? {}).map((text) => `${error.property}: ${text}`),
-  );
+    stopAtFirstError: false,
+  }).flatMap((error) => mainReason(error.constraints).map((text) => `${error.property}: ${text}`));
 
   // Keys are parsed only in the form the pattern allows; a malformed list is reported above.
   const keysMalformed = problems.some((problem) =>

@@ -346,6 +346,132 @@ describe('input validation', () => {
       expect(stored.active).toBe(true);
     });
 
+    it('gives the reason that fits the value: its kind first, then its bounds', async () => {
+      const { admin, token } = await createClientWithAdministrator(t);
+      const target = await createUser(t, { clientId: admin.clientId });
+      const asAdmin = { Authorization: `Bearer ${token}` };
+      const cases: [string, () => Promise<Response>, string][] = [
+        [
+          'page=1e2',
+          () => t.http.get('/admin/users?page=1e2').set(asAdmin),
+          'page must be an integer',
+        ],
+        [
+          'page=1.5',
+          () => t.http.get('/admin/users?page=1.5').set(asAdmin),
+          'page must be an integer',
+        ],
+        ['page=', () => t.http.get('/admin/users?page=').set(asAdmin), 'page must be an integer'],
+        [
+          'page twice',
+          () => t.http.get('/admin/users?page=1&page=2').set(asAdmin),
+          'page must be an integer',
+        ],
+        [
+          'pageSize=-1',
+          () => t.http.get('/admin/users?pageSize=-1').set(asAdmin),
+          'pageSize must be at least 1',
+        ],
+        [
+          'pageSize=101',
+          () => t.http.get('/admin/users?pageSize=101').set(asAdmin),
+          'pageSize must be at most 100',
+        ],
+        [
+          'clientId=abc',
+          () => t.http.get('/admin/users?clientId=abc').set(asAdmin),
+          'clientId must be an integer',
+        ],
+        [
+          'userId=abc',
+          () => t.http.get('/admin/audit-events?userId=abc').set(asAdmin),
+          'userId must be an integer',
+        ],
+        [
+          'empty email',
+          () => t.http.post('/auth/login').send({ email: '', password: 'x' }),
+          'email must be 1 to 254 characters',
+        ],
+        [
+          'token as number',
+          () =>
+            t.http
+              .post('/auth/login')
+              .send({ email: 'a@example.com', password: 'x', trustedDeviceToken: 5 }),
+          'trustedDeviceToken must be a string',
+        ],
+        [
+          'permissions as text',
+          () =>
+            t.http.patch(`/admin/users/${target.id}`).set(asAdmin).send({ permissions: 'admin' }),
+          'permissions must be an array',
+        ],
+        [
+          'permissions left out',
+          () =>
+            t.http
+              .post('/admin/users')
+              .set(asAdmin)
+              .send({ email: uniqueEmail(), name: 'N', password: DEFAULT_PASSWORD }),
+          'permissions must be an array',
+        ],
+        [
+          'a JSON string body',
+          () => t.http.post('/auth/login').set('Content-Type', 'application/json').send('"123456"'),
+          'body: must be a JSON object',
+        ],
+        [
+          'broken JSON',
+          () => t.http.post('/auth/login').set('Content-Type', 'application/json').send('{"email"'),
+          'body: malformed JSON',
+        ],
+      ];
+      const wrong: string[] = [];
+
+      for (const [name, call, message] of cases) {
+        const answer = await call();
+        if (answer.status !== 400 || answer.body.message !== message) {
+          wrong.push(`${name}: ${answer.status} ${String(answer.body.message)}`);
+        }
+      }
+
+      expect(wrong).toEqual([]);
+    });
+
+    it('takes route ids in decimal digits only, answering 400 naming the id otherwise', async () => {
+      const { admin, token } = await createClientWithAdministrator(t);
+      const target = await createUser(t, { clientId: admin.clientId, name: 'Kept' });
+      const ids = ['-1', '-0', '+1', '1e3', '1.5', '0x10', '%201', '99999999999', '2147483648'];
+      const paths = (id: string) =>
+        [
+          ['patch', `/admin/users/${id}`],
+          ['delete', `/admin/users/${id}/two-factor`],
+          ['delete', `/me/trusted-devices/${id}`],
+        ] as const;
+      const wrong: string[] = [];
+
+      for (const id of ids) {
+        for (const [method, path] of paths(id)) {
+          const answer = await t.http[method](path).set(bearer(token)).send({ name: 'Changed' });
+          if (answer.status !== 400 || !String(answer.body.message).startsWith('id: ')) {
+            wrong.push(`${method} ${path}: ${answer.status} ${String(answer.body.message)}`);
+          }
+        }
+      }
+
+      expect(wrong).toEqual([]);
+      const found = await t.http
+        .patch(`/admin/users/${target.id}`)
+        .set(bearer(token))
+        .send({ name: 'Changed' });
+      expect(found.status).toBe(200);
+      const missing = await t.http
+        .patch('/admin/users/2147483647')
+        .set(bearer(token))
+        .send({ name: 'X' });
+      expect(missing.status).toBe(404);
+    });
+
     it('refuses every name objects inherit as an unknown field, in bodies and in queries', async () => {
       const { admin, token } = await createClientWithAdministrator(t);
       const target = await createUser(t, { clientId: admin.clientId, name: 'Kept' });

@@ -7,7 +7,6 @@ import {
   HttpCode,
   Logger,
   Param,
-  ParseIntPipe,
   Patch,
   Post,
   Query,
@@ -24,7 +23,8 @@ import {
 import { Readable } from 'node:stream';
 
 import { Clock } from '../common/clock';
-import { COMMON_ERRORS, CommonException } from '../common/common.exception';
+import { COMMON_ERRORS } from '../common/common.exception';
+import { IdPipe } from '../common/id.pipe';
 import { AdministratorRoute, CurrentPrincipal } from '../common/decorators';
 import { ApiErrors } from '../common/openapi';
 import { AppRequest, Principal, clientIp } from '../common/request-context';
@@ -36,9 +36,7 @@ import { AdminUserDto, CreateUserDto, UpdateUserDto } from './dto/admin-user.dto
 import { AdminUserPageDto } from './dto/admin-user-page.dto';
 import { UserFilterQueryDto, UserPageQueryDto } from './dto/admin-users-query.dto';
 
-export const idPipe = new ParseIntPipe({
-  exceptionFactory: () => CommonException.validation('id: must be an integer'),
-});
+export const idPipe = new IdPipe();
 
 @ApiTags('Administration')
 @AdministratorRoute()

@@ -38,7 +38,7 @@ export function IsNormalizedEmail(): PropertyDecorator {
       typeof value === 'string' ? normalizeEmail(value) : value,
     ),
     IsString({ message: '$property must be a string' }),
-    HasTextLength(1, 254, '$property must be at most 254 characters'),
+    HasTextLength(1, 254, '$property must be 1 to 254 characters'),
     IsEmail({}, { message: '$property must be an email address' }),
   );
 }

@@ -10,12 +10,13 @@ import { isUtf8 } from 'node:buffer';
 import type { NextFunction, Request, Response } from 'express';
 
 import { CommonException } from './common.exception';
+import { mainReason } from './validation-reasons';
 
 /** Flattens class-validator errors into "field: reason" lines, nested paths dotted. */
 export function describeValidationErrors(errors: ValidationError[], parent = ''): string[] {
   return errors.flatMap((error) => {
     const path = parent ? `${parent}.${error.property}` : error.property;
-    const own = Object.values(error.constraints ?? {}).map((text) =>
+    const own = mainReason(error.constraints).map((text) =>
       text.startsWith(error.property)
         ? `${path}${text.slice(error.property.length)}`
         : `${path}: ${text}`,
@@ -83,7 +84,7 @@ export class StrictValidationPipe extends ValidationPipe {
       forbidNonWhitelisted: true,
       forbidUnknownValues: true,
       transform: true,
-      stopAtFirstError: true,
+      stopAtFirstError: false,
       validationError: { target: false, value: false },
       exceptionFactory: (errors) =>
         CommonException.validation(describeValidationErrors(errors).join('; ')),
@@ -179,7 +180,7 @@ export function mapBodyParserErrors(
       next(CommonException.payloadTooLarge());
       break;
     case 'entity.parse.failed':
-      next(CommonException.validation('body: malformed JSON'));
+      next(CommonException.validation(`body: ${parseFailure(error)}`));
       break;
     case NOT_UTF8:
       next(CommonException.validation('body: must be UTF-8 text'));
@@ -199,5 +200,18 @@ export function mapBodyParserErrors(
       } else {
         next(error);
       }
+  }
+}
+
+// The parser refuses JSON that is not an object or array at the top (strict mode) with the
+// same error as broken JSON; parsing the text again (at most the body limit) tells them apart.
+function parseFailure(error: unknown): string {
+  const { body } = error as { body?: unknown };
+  try {
+    JSON.parse(String(body));
+
+    return 'must be a JSON object';
+  } catch {
+    return 'malformed JSON';
   }
 }

@@ -1,20 +1,10 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  ParseIntPipe,
-  Post,
-  Req,
-  Res,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 
 import { AuditService } from '../audit/audit.service';
 import { COMMON_ERRORS, CommonException } from '../common/common.exception';
+import { IdPipe } from '../common/id.pipe';
 import { BackofficeRoute, CurrentPrincipal, Stages } from '../common/decorators';
 import { ApiErrors } from '../common/openapi';
 import { USERS_ERRORS } from '../users/users.exception';
@@ -26,9 +16,7 @@ import { TrustedDevicesService } from './trusted-devices.service';
 import { TWO_FACTOR_ERRORS as E } from './two-factor.exception';
 import { TwoFactorService } from './two-factor.service';
 
-const idPipe = new ParseIntPipe({
-  exceptionFactory: () => CommonException.validation('id: must be an integer'),
-});
+const idPipe = new IdPipe();
 
 @ApiTags('My user')
 @BackofficeRoute()

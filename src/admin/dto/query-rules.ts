@@ -9,23 +9,23 @@ export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 // Bounds the OFFSET a request can ask the database for.
 export const MAX_PAGE = 1_000_000;
-// Ids are 32-bit integer columns; a larger number could only miss.
-export const MAX_ID = 2_147_483_647;
+export { MAX_ID } from '../../common/id.pipe';
 
 /**
- * An optional whole number from the query string. Only digits are read as a number; anything
- * else ("1.5", "1e2", "", a repeated parameter) stays as given and fails with the field named.
+ * An optional whole number from the query string. Only digits, with an optional minus, are
+ * read as a number; anything else ("1.5", "1e2", "", a repeated parameter) stays as given and
+ * fails with the field named.
  */
 export function IsQueryInt(min: number, max: number, description?: string): PropertyDecorator {
   return applyDecorators(
     ApiPropertyOptional({ type: 'integer', minimum: min, maximum: max, description }),
     Optional(),
     Transform(({ value }: { value: unknown }) =>
-      typeof value === 'string' && /^[0-9]{1,16}$/.test(value) ? Number(value) : value,
+      typeof value === 'string' && /^-?[0-9]{1,16}$/.test(value) ? Number(value) : value,
     ),
-    Max(max, { message: `$property must be at most ${max}` }),
-    Min(min, { message: `$property must be at least ${min}` }),
     IsInt({ message: '$property must be an integer' }),
+    Min(min, { message: `$property must be at least ${min}` }),
+    Max(max, { message: `$property must be at most ${max}` }),
   );
 }
 
