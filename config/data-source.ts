@@ -1,12 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DataSource, DataSourceOptions } from 'typeorm';
+import { DataSourceOptions } from 'typeorm';
 
 import { MIGRATIONS } from '../migrations';
 import { ENTITIES } from '../src/database/entities';
 import { mysqlWithDeadlines } from '../src/database/mysql-deadlines';
-import { bindSqliteParameters } from '../src/database/sqlite-parameters';
-import { Environment, validateEnvironment } from './environment';
+import { Environment } from './environment';
 
 export const SQLITE_FILE = 'backoffice.sqlite';
 
@@ -64,11 +63,3 @@ export function dataSourceOptions(
     },
   };
 }
-
-/**
- * The data source the TypeORM command line uses: the same validated values as the service,
- * without the statement deadline, since it runs migrations.
- */
-export default bindSqliteParameters(
-  new DataSource(dataSourceOptions(validateEnvironment(process.env), { statementDeadline: false })),
-);
