@@ -3,13 +3,12 @@ import 'reflect-metadata';
 import { Controller, Get, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { LoggerModule } from 'nestjs-pino';
 
 import { validateEnvironment } from '../config/environment';
 import { configureApp } from '../src/app.setup';
 import { CoreModule } from '../src/common/core.module';
 import { Public } from '../src/common/decorators';
-import { loggerOptions } from '../src/common/logging';
+import { LoggingModule } from '../src/common/logging';
 
 /**
  * Not a baseline but a breakdown: the service's HTTP stack (helmet, cookies, the JSON body
@@ -30,7 +29,7 @@ async function main(): Promise<void> {
   const env = validateEnvironment(process.env);
 
   @Module({
-    imports: [CoreModule.register(env), LoggerModule.forRoot(loggerOptions(env))],
+    imports: [CoreModule.register(env), LoggingModule.register(env)],
     controllers: [StackController],
   })
   class StackModule {}

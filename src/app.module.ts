@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { LoggerModule } from 'nestjs-pino';
+
+import type { DestinationStream } from 'pino';
 
 import { Environment } from '../config/environment';
 import { AdminModule } from './admin/admin.module';
@@ -8,7 +9,7 @@ import { AuthModule } from './auth/auth.module';
 import { ClientsModule } from './clients/clients.module';
 import { Clock } from './common/clock';
 import { CoreModule } from './common/core.module';
-import { loggerOptions } from './common/logging';
+import { LoggingModule } from './common/logging';
 import { DatabaseModule } from './database/database.module';
 import { EnforcementModule } from './enforcement/enforcement.module';
 import { HealthModule } from './health/health.module';
@@ -24,16 +25,23 @@ export interface AppOptions {
   clock?: Clock;
   /** Run the scheduled jobs and the mail sender here (default: JOBS_ENABLED). */
   jobs?: boolean;
+  /** Where log lines go (standard output unless given). */
+  logDestination?: DestinationStream;
 }
 
 @Module({})
 export class AppModule {
-  static register({ env, clock, jobs = env.JOBS_ENABLED }: AppOptions): DynamicModule {
+  static register({
+    env,
+    clock,
+    jobs = env.JOBS_ENABLED,
+    logDestination,
+  }: AppOptions): DynamicModule {
     return {
       module: AppModule,
       imports: [
         CoreModule.register(env, clock),
-        LoggerModule.forRoot(loggerOptions(env)),
+        LoggingModule.register(env, logDestination),
         DatabaseModule,
         AuditModule,
         ClientsModule,

@@ -2,12 +2,13 @@ import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
-import { NextFunction, Request, Response, json } from 'express';
+import { NextFunction, Request, RequestHandler, Response, json } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 
 import { Environment } from '../config/environment';
 import { ApiExceptionFilter } from './common/api-exception.filter';
+import { HTTP_LOGGER } from './common/logging';
 import { answerClientErrorsInShape } from './common/http-client-errors';
 import { documentGuardErrors } from './common/openapi';
 import {
@@ -22,6 +23,7 @@ export const BODY_LIMIT = '100kb';
 /** What main.ts and the tests both apply to the application: one HTTP stack. */
 export function configureApp(app: NestExpressApplication, env: Environment): void {
   app.useLogger(app.get(Logger));
+  app.use(app.get<RequestHandler>(HTTP_LOGGER));
   app.set('trust proxy', trustProxySetting(env.TRUST_PROXY));
   app.disable('x-powered-by');
   // Answers are personal (sessions, setup secrets, recovery codes): no cache keeps them, and an

@@ -1,11 +1,10 @@
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { LoggerModule } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 
 import { Environment } from '../../config/environment';
 import { CoreModule } from '../common/core.module';
-import { loggerOptions } from '../common/logging';
+import { LoggingModule } from '../common/logging';
 import { DatabaseModule } from '../database/database.module';
 
 /**
@@ -14,7 +13,7 @@ import { DatabaseModule } from '../database/database.module';
  */
 export async function runMigrations(env: Environment, out: (line: string) => void): Promise<void> {
   @Module({
-    imports: [CoreModule.register(env), LoggerModule.forRoot(loggerOptions(env)), DatabaseModule],
+    imports: [CoreModule.register(env), LoggingModule.register(env), DatabaseModule],
   })
   class MigrationModule {}
 

@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Params } from 'nestjs-pino';
+
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
+import { HttpLogger, Options, pinoHttp } from 'pino-http';
 
 import { Environment } from '../../config/environment';
 
@@ -11,39 +15,64 @@ const REQUEST_ID_FORMAT = /^[A-Za-z0-9._-]{1,64}$/;
  * Structured logs (pino) with a request id on every line: the caller's X-Request-Id when it
  * is well formed, a new UUID otherwise. Credentials are redacted and bodies never logged.
  */
-export function loggerOptions(env: Environment): Params {
+function httpLoggerOptions(env: Environment): Options {
   return {
-    pinoHttp: {
-      level: env.LOG_LEVEL,
-      genReqId: (request: IncomingMessage, response) => {
-        const given = request.headers[REQUEST_ID_HEADER];
-        const id =
-          typeof given === 'string' && REQUEST_ID_FORMAT.test(given) ? given : randomUUID();
-        response.setHeader('X-Request-Id', id);
+    level: env.LOG_LEVEL,
+    genReqId: (request: IncomingMessage, response) => {
+      const given = request.headers[REQUEST_ID_HEADER];
+      const id = typeof given === 'string' && REQUEST_ID_FORMAT.test(given) ? given : randomUUID();
+      response.setHeader('X-Request-Id', id);
 
-        return id;
-      },
-      redact: {
-        paths: [
-          'req.headers.authorization',
-          'req.headers.cookie',
-          'res.headers["set-cookie"]',
-          'req.headers["x-trusted-device"]',
-        ],
-        censor: '[redacted]',
-      },
-      serializers: {
-        // Method, path without the query string, and the request id: no bodies, no queries.
-        req: (request: { id: unknown; method: string; url: string; headers: unknown }) => ({
-          id: request.id,
-          method: request.method,
-          url: request.url.split('?')[0],
-          headers: request.headers,
-        }),
-      },
-      // Security events (failed logins and codes, locks) are logged at warn by the services.
-      customLogLevel: (_request, response, error) =>
-        error || response.statusCode >= 500 ? 'error' : 'info',
+      return id;
     },
+    redact: {
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'res.headers["set-cookie"]',
+        'req.headers["x-trusted-device"]',
+      ],
+      censor: '[redacted]',
+    },
+    serializers: {
+      // Method, path without the query string, and the request id: no bodies, no queries.
+      req: (request: { id: unknown; method: string; url: string; headers: unknown }) => ({
+        id: request.id,
+        method: request.method,
+        url: request.url.split('?')[0],
+        headers: request.headers,
+      }),
+    },
+    // Security events (failed logins and codes, locks) are logged at warn by the services.
+    customLogLevel: (_request, response, error) =>
+      error || response.statusCode >= 500 ? 'error' : 'info',
   };
+}
+
+/** The access-log middleware; configureApp puts it first, before any middleware can refuse. */
+export const HTTP_LOGGER = Symbol('HTTP_LOGGER');
+
+/**
+ * Logging for the application: one pino logger, whose HTTP middleware writes a line for every
+ * answer (also those the body parser or the media-type check refuse, which never reach a
+ * route) and whose request-bound children nestjs-pino hands to the services' loggers.
+ */
+@Global()
+@Module({})
+export class LoggingModule {
+  /** `destination`: where the lines go (standard output unless given; tests read them). */
+  static register(env: Environment, destination?: DestinationStream): DynamicModule {
+    const middleware: HttpLogger = destination
+      ? pinoHttp(httpLoggerOptions(env), destination)
+      : pinoHttp(httpLoggerOptions(env));
+
+    return {
+      module: LoggingModule,
+      imports: [
+        LoggerModule.forRoot({ pinoHttp: { logger: middleware.logger }, useExisting: true }),
+      ],
+      providers: [{ provide: HTTP_LOGGER, useValue: middleware }],
+      exports: [HTTP_LOGGER],
+    };
+  }
 }

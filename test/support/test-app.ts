@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createConnection } from 'mysql2/promise';
 import request from 'supertest';
+import type { DestinationStream } from 'pino';
 import { DataSource } from 'typeorm';
 
 import { Environment, validateEnvironment } from '../../config/environment';
@@ -36,6 +37,8 @@ export interface TestAppOptions {
   /** Variables on top of the test defaults (as strings, as the environment gives them). */
   env?: Record<string, string>;
   clock?: FakeClock;
+  /** Receives the log lines (with LOG_LEVEL set in `env`; the default is silent). */
+  logDestination?: DestinationStream;
 }
 
 /**
@@ -58,7 +61,13 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     ...options.env,
   };
 
-  return startApp({ dataDir, database, variables, clock: options.clock ?? new FakeClock() });
+  return startApp({
+    dataDir,
+    database,
+    variables,
+    clock: options.clock ?? new FakeClock(),
+    logDestination: options.logDestination,
+  });
 }
 
 interface AppStorage {
@@ -66,12 +75,14 @@ interface AppStorage {
   database: { url: string; drop: () => Promise<void> } | null;
   variables: Record<string, string>;
   clock: FakeClock;
+  logDestination?: DestinationStream;
 }
 
 async function startApp(storage: AppStorage): Promise<TestApp> {
-  const { dataDir, database, variables, clock } = storage;
+  const { dataDir, database, variables, clock, logDestination } = storage;
   const env = validateEnvironment(variables);
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register({ env, clock }), {
+  const module = AppModule.register({ env, clock, logDestination });
+  const app = await NestFactory.create<NestExpressApplication>(module, {
     bodyParser: false,
     logger: false,
     abortOnError: false,
