@@ -460,6 +460,9 @@ describe('input validation', () => {
       }
 
       expect(wrong).toEqual([]);
+      const undecodable = await t.http.patch('/admin/users/%E0%A4%A').set(bearer(token)).send({});
+      expectErrorShape(undecodable, 400, 'validation_failed');
+      expect(undecodable.body.message).toBe('path: a parameter is not valid percent-encoding');
       const found = await t.http
         .patch(`/admin/users/${target.id}`)
         .set(bearer(token))

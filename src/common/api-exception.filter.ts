@@ -135,6 +135,10 @@ export class ApiExceptionFilter implements ExceptionFilter {
   }
 
   private messageOf(exception: HttpException): string {
+    // Nest's answer to a path parameter that is not percent-encoding repeats the parameter.
+    if (exception.getStatus() === 400 && exception.message.startsWith('Failed to decode param')) {
+      return 'path: a parameter is not valid percent-encoding';
+    }
     const response = exception.getResponse();
     if (typeof response === 'string') {
       return response;
