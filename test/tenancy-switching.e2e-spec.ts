@@ -186,6 +186,23 @@ describe('cross-client users', () => {
       expect(logouts.map((event) => event.clientId)).toEqual([members[0].id]);
     });
 
+    it('answers a switch to the active client with the caller as is, writing nothing', async () => {
+      const { group, members } = await createGroup(t);
+      const user = await createUser(t, { clientId: group.id });
+      const token = await loginToken(t, user.email);
+      await switchClient(t, token, members[0].id);
+      const before = await t.http.get('/me').set(bearer(token));
+
+      const again = await switchClient(t, token, members[0].id);
+
+      expect(again.status).toBe(200);
+      expect(again.body).toEqual(before.body);
+      const switches = (await auditEvents(t, 'client.switched')).filter(
+        (event) => event.actorUserId === user.id,
+      );
+      expect(switches).toHaveLength(1);
+    });
+
     it('falls back to the home client when the active member leaves the group', async () => {
       const { group, members } = await createGroup(t);
       const user = await createUser(t, { clientId: group.id });

@@ -72,6 +72,9 @@ export class MeService {
     if (!target) {
       throw ClientsException.notAccessible();
     }
+    if (target.id === principal.activeClient.id) {
+      return this.describe(principal);
+    }
     const switched: Principal = { ...principal, activeClient: target, user: { ...principal.user } };
     await this.transactions.run(async (tx) => {
       await this.sessions.setActiveClient(tx, principal.session.id, target.id);
