@@ -30,6 +30,20 @@ export function HasTextLength(min: number, max: number, message: string): Proper
   });
 }
 
+/**
+ * Text for people to read (a name): no control characters (NUL, line breaks, escapes), which
+ * would break mail headers, CSV rows and terminals, and which nobody types in a name.
+ */
+export function IsDisplayText(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isDisplayText',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && !/\p{Cc}/u.test(value),
+      defaultMessage: () => '$property must not contain control characters',
+    },
+  });
+}
+
 /** An email, trimmed and lower-cased before it is checked. */
 export function IsNormalizedEmail(): PropertyDecorator {
   return applyDecorators(

@@ -6,20 +6,18 @@ import { CommonException } from './common.exception';
 export const MAX_ID = 2_147_483_647;
 
 /**
- * A route id: decimal digits only, within the id columns. "-1", "+1", "1e3", "0x10" and " 1"
- * are not ids; they answer 400 naming the parameter rather than 404.
+ * A route id: decimal digits only. "-1", "+1", "1e3", "0x10" and " 1" are not ids; they
+ * answer 400 naming the parameter. Digits past the id columns name no row: such an id reads as
+ * MAX_ID + 1 and answers 404 like any other unknown id.
  */
 export class IdPipe implements PipeTransform<string, number> {
   constructor(private readonly name = 'id') {}
 
   transform(value: string): number {
-    const id = /^[0-9]{1,10}$/.test(value) ? Number(value) : Number.NaN;
-    if (!(id <= MAX_ID)) {
-      throw CommonException.validation(
-        `${this.name}: must be a whole number from 0 to ${MAX_ID} in decimal digits`,
-      );
+    if (!/^[0-9]+$/.test(value)) {
+      throw CommonException.validation(`${this.name}: must be decimal digits`);
     }
 
-    return id;
+    return value.length > 10 ? MAX_ID + 1 : Math.min(Number(value), MAX_ID + 1);
   }
 }

@@ -2,7 +2,13 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsString, Min } from 'class-validator';
 
-import { HasTextLength, IsNewPassword, IsNormalizedEmail, Optional } from '../../common/dto-rules';
+import {
+  HasTextLength,
+  IsDisplayText,
+  IsNewPassword,
+  IsNormalizedEmail,
+  Optional,
+} from '../../common/dto-rules';
 import { PERMISSIONS, Permission } from '../../users/user.entity';
 import { USER_STATES, UserState } from '../user-state';
 
@@ -31,6 +37,7 @@ export class CreateUserDto {
   @Transform(trim)
   @IsString({ message: '$property must be a string' })
   @HasTextLength(1, 200, '$property must be 1 to 200 characters')
+  @IsDisplayText()
   name: string;
 
   @IsNewPassword()
@@ -63,6 +70,7 @@ export class UpdateUserDto {
   @Transform(trim)
   @IsString({ message: '$property must be a string' })
   @HasTextLength(1, 200, '$property must be 1 to 200 characters')
+  @IsDisplayText()
   name?: string;
 
   @ApiPropertyOptional({ enum: PERMISSIONS, isArray: true })
