@@ -62,7 +62,7 @@ describe('the access log', () => {
     });
   });
 
-  it('logs neither credentials nor bodies', async () => {
+  it('logs neither credentials, bodies, queries nor addresses', async () => {
     const client = await createClient(t);
     const user = await createUser(t, { clientId: client.id });
     const login = await t.http
@@ -70,13 +70,29 @@ describe('the access log', () => {
       .set('X-Request-Id', 'probe-login')
       .send({ email: user.email, password: DEFAULT_PASSWORD });
     const token = (login.body as { sessionToken: string }).sessionToken;
-    await t.http.get('/me?secret=query-value').set(bearer(token)).set('X-Request-Id', 'probe-me');
+    await t.http
+      .get('/me?secret=query-value')
+      .set(bearer(token))
+      .set('X-Forwarded-For', '203.0.113.7')
+      .set('X-Api-Key', 'key-value')
+      .set('User-Agent', 'probe agent')
+      .set('X-Request-Id', 'probe-me');
 
     expect(logs.answer('probe-login')?.res?.statusCode).toBe(200);
-    expect(logs.answer('probe-me')).toMatchObject({
-      req: { url: '/me', headers: { authorization: '[redacted]' } },
+    expect(logs.answer('probe-me')?.req).toEqual({
+      id: 'probe-me',
+      method: 'GET',
+      url: '/me',
+      headers: { 'user-agent': 'probe agent', authorization: '[redacted]' },
     });
-    for (const secret of [DEFAULT_PASSWORD, token, 'query-value', user.email]) {
+    for (const secret of [
+      DEFAULT_PASSWORD,
+      token,
+      'query-value',
+      user.email,
+      '203.0.113.7',
+      'key-value',
+    ]) {
       expect(logs.text).not.toContain(secret);
     }
   });

@@ -11,6 +11,29 @@ import { Environment } from '../../config/environment';
 export const REQUEST_ID_HEADER = 'x-request-id';
 const REQUEST_ID_FORMAT = /^[A-Za-z0-9._-]{1,64}$/;
 
+type RequestHeaders = Record<string, string | string[] | undefined>;
+
+const LOGGED_HEADERS = ['content-type', 'content-length', 'user-agent', 'x-requested-with'];
+// Present or not is worth knowing; the value never is.
+const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'x-trusted-device'];
+
+function loggedHeaders(headers: RequestHeaders): Record<string, string | string[]> {
+  const logged: Record<string, string | string[]> = {};
+  for (const name of LOGGED_HEADERS) {
+    const value = headers[name];
+    if (value !== undefined) {
+      logged[name] = value;
+    }
+  }
+  for (const name of CREDENTIAL_HEADERS) {
+    if (headers[name] !== undefined) {
+      logged[name] = '[redacted]';
+    }
+  }
+
+  return logged;
+}
+
 /**
  * Structured logs (pino) with a request id on every line: the caller's X-Request-Id when it
  * is well formed, a new UUID otherwise. Credentials are redacted and bodies never logged.
@@ -26,21 +49,17 @@ function httpLoggerOptions(env: Environment): Options {
       return id;
     },
     redact: {
-      paths: [
-        'req.headers.authorization',
-        'req.headers.cookie',
-        'res.headers["set-cookie"]',
-        'req.headers["x-trusted-device"]',
-      ],
+      paths: ['res.headers["set-cookie"]'],
       censor: '[redacted]',
     },
     serializers: {
-      // Method, path without the query string, and the request id: no bodies, no queries.
-      req: (request: { id: unknown; method: string; url: string; headers: unknown }) => ({
+      // Method, path without the query string, the request id and a few headers named here:
+      // no bodies, no queries, no addresses (X-Forwarded-For), no header we do not know.
+      req: (request: { id: unknown; method: string; url: string; headers: RequestHeaders }) => ({
         id: request.id,
         method: request.method,
         url: request.url.split('?')[0],
-        headers: request.headers,
+        headers: loggedHeaders(request.headers),
       }),
     },
     // Security events (failed logins and codes, locks) are logged at warn by the services.
