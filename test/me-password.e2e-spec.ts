@@ -2,6 +2,7 @@ import { TrustedDevice } from '../src/two-factor/trusted-device.entity';
 import { User } from '../src/users/user.entity';
 import {
   DEFAULT_PASSWORD,
+  auditEvents,
   bearer,
   createClient,
   createTwoFactorUser,
@@ -105,6 +106,71 @@ describe('POST /me/password', () => {
     expect((await t.http.get('/me').set(bearer(other))).status).toBe(200);
     // A wrong current password does not end the session that sent it.
     expect((await t.http.get('/me').set(bearer(token))).status).toBe(200);
+  });
+
+  it('takes one of two changes sent at once from two sessions, and refuses the other', async () => {
+    const user = await createUser(t, { clientId });
+    const first = await loginToken(t, user.email);
+    const second = await loginToken(t, user.email);
+    const passwords = ['first new long password', 'second new long password'];
+
+    const answers = await Promise.all(
+      [first, second].map((token, index) =>
+        changePassword(token, { currentPassword: DEFAULT_PASSWORD, newPassword: passwords[index] }),
+      ),
+    );
+
+    const statuses = answers.map((answer) => answer.status).sort();
+    expect(statuses).toEqual([204, 401]);
+    const winner = answers.findIndex((answer) => answer.status === 204);
+    expect(answers[1 - winner].body.error).toBe('unauthenticated');
+    // The winning session stays signed in; its password is the one that holds.
+    expect((await t.http.get('/me').set(bearer([first, second][winner]))).status).toBe(200);
+    expect((await t.http.get('/me').set(bearer([first, second][1 - winner]))).status).toBe(401);
+    expect((await login(t, user.email, passwords[winner])).status).toBe(200);
+    expect((await login(t, user.email, passwords[1 - winner])).status).toBe(401);
+    const changes = (await auditEvents(t, 'password.changed')).filter(
+      (event) => event.targetUserId === user.id,
+    );
+    expect(changes).toHaveLength(1);
+  });
+
+  it('audits wrong current passwords and the lock they reach, like logins', async () => {
+    const user = await createUser(t, { clientId });
+    const token = await loginToken(t, user.email);
+
+    for (let attempt = 0; attempt < 10; attempt += 1) {
+      const answer = await changePassword(token, {
+        currentPassword: 'not my password',
+        newPassword: NEW_PASSWORD,
+      });
+      expect(answer.status).toBe(401);
+    }
+    const locked = await changePassword(token, {
+      currentPassword: DEFAULT_PASSWORD,
+      newPassword: NEW_PASSWORD,
+    });
+    const setup = await t.http
+      .post('/me/two-factor/setup')
+      .set(bearer(token))
+      .send({ password: DEFAULT_PASSWORD });
+
+    expect(locked.status).toBe(429);
+    expect(setup.status).toBe(429);
+    const mine = async (event: string) =>
+      (await auditEvents(t, event)).filter((entry) => entry.targetUserId === user.id);
+    const failed = await mine('password.recheck_failed');
+    expect(failed).toHaveLength(10);
+    expect(failed[0]).toMatchObject({
+      actorUserId: user.id,
+      clientId,
+      details: { purpose: 'password_change' },
+    });
+    expect(await mine('login.locked')).toHaveLength(1);
+    expect((await mine('password.recheck_refused_locked')).map((e) => e.details)).toEqual([
+      { purpose: 'password_change' },
+      { purpose: 'two_factor_setup' },
+    ]);
   });
 
   it.each([

@@ -208,6 +208,19 @@ describe('trusted devices', () => {
       expect(JSON.stringify(used.body)).not.toContain(deviceToken);
     });
 
+    it('leaves out devices past their 30 days, which no longer skip the code', async () => {
+      const user = await createTwoFactorUser(t, { clientId });
+      await trustThisBrowser(user);
+      t.clock.advance(30 * DAY + 60 * SECOND);
+      const second = await trustThisBrowser(user);
+
+      const listed = await t.http.get('/me/trusted-devices').set(bearer(second.session));
+
+      expect(listed.status).toBe(200);
+      expect(listed.body).toHaveLength(1);
+      expect(new Date(listed.body[0].expiresAt).getTime()).toBeGreaterThan(t.clock.now().getTime());
+    });
+
     it("lists only the caller's devices", async () => {
       const a = await createTwoFactorUser(t, { clientId });
       const b = await createTwoFactorUser(t, { clientId });

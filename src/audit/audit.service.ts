@@ -18,6 +18,8 @@ export type AuditEventName =
   | 'app_login.failed'
   | 'logout'
   | 'password.changed'
+  | 'password.recheck_failed'
+  | 'password.recheck_refused_locked'
   | 'two_factor.setup_started'
   | 'two_factor.activated'
   | 'two_factor.deactivated'

@@ -21,6 +21,7 @@ import {
 import { TwoFactorPolicyService } from '../two-factor/two-factor-policy.service';
 import { TwoFactorService } from '../two-factor/two-factor.service';
 import { PasswordAttemptsService } from '../users/password-attempts.service';
+import { PasswordRecheckService } from '../users/password-recheck.service';
 import { PasswordHasher } from '../users/password-hasher';
 import { User } from '../users/user.entity';
 import { UsersException } from '../users/users.exception';
@@ -56,6 +57,7 @@ export class AuthService {
     private readonly dataSource: DataSource,
     private readonly users: UsersService,
     private readonly passwords: PasswordAttemptsService,
+    private readonly recheck: PasswordRecheckService,
     private readonly hasher: PasswordHasher,
     private readonly sessions: SessionsService,
     private readonly verifier: CodeVerifier,
@@ -214,14 +216,17 @@ export class AuthService {
     meta: RequestMeta,
   ): Promise<void> {
     const { user } = principal;
-    const check = await this.passwords.check(user.email, user, currentPassword);
-    if (!check.ok) {
-      this.logger.warn({ userId: user.id, clientId: user.clientId }, 'Wrong current password');
-      throw UsersException.invalidCredentials();
-    }
+    await this.recheck.verify(principal, currentPassword, 'password_change', meta.ip);
+    const checkedHash = user.passwordHash;
     const passwordHash = await this.hasher.hash(newPassword);
     await this.transactions.run(async (tx) => {
-      await this.users.setPasswordHash(tx, user.id, passwordHash);
+      // A change from another session committed meanwhile ended this one.
+      if (
+        !checkedHash ||
+        !(await this.users.replacePasswordHash(tx, user.id, checkedHash, passwordHash))
+      ) {
+        throw CommonException.unauthenticated();
+      }
       const ended = await this.sessions.endAllForUser(tx, user.id, principal.session.id);
       const revoked = await this.trustedDevices.revokeAll(tx, user.id);
       const context = this.context(principal, meta);

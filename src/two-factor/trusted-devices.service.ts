@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, Repository } from 'typeorm';
+import { EntityManager, MoreThan, Repository } from 'typeorm';
 
 import { Environment } from '../../config/environment';
 import { Clock } from '../common/clock';
@@ -65,8 +65,12 @@ export class TrustedDevicesService {
     return device;
   }
 
+  /** The user's devices that still skip the code (expired ones wait for the hourly clean-up). */
   listForUser(userId: number): Promise<TrustedDevice[]> {
-    return this.devices.find({ where: { userId }, order: { id: 'ASC' } });
+    return this.devices.find({
+      where: { userId, expiresAt: MoreThan(this.clock.now()) },
+      order: { id: 'ASC' },
+    });
   }
 
   async revoke(manager: EntityManager, userId: number, deviceId: number): Promise<boolean> {

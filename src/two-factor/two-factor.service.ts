@@ -10,9 +10,8 @@ import { MINUTE_MS, addMs } from '../common/time';
 import { TransactionRunner, affectedRows } from '../database/transaction-runner';
 import { MailOutboxService } from '../notifications/mail-outbox.service';
 import { SessionsService } from '../sessions/sessions.service';
-import { PasswordAttemptsService } from '../users/password-attempts.service';
+import { PasswordRecheckService } from '../users/password-recheck.service';
 import { User } from '../users/user.entity';
-import { UsersException } from '../users/users.exception';
 import { CodeVerifier } from './code-verifier.service';
 import { RecoveryCode } from './recovery-code.entity';
 import { RecoveryCodeGenerator } from './recovery-code-generator';
@@ -52,7 +51,7 @@ export class TwoFactorService {
     private readonly cipher: SecretCipher,
     private readonly generator: RecoveryCodeGenerator,
     private readonly verifier: CodeVerifier,
-    private readonly passwords: PasswordAttemptsService,
+    private readonly recheck: PasswordRecheckService,
     private readonly sessions: SessionsService,
     private readonly trustedDevices: TrustedDevicesService,
     private readonly policy: TwoFactorPolicyService,
@@ -76,10 +75,7 @@ export class TwoFactorService {
       throw TwoFactorException.alreadyActive();
     }
     const { user } = principal;
-    const check = await this.passwords.check(user.email, user, password);
-    if (!check.ok) {
-      throw UsersException.invalidCredentials();
-    }
+    await this.recheck.verify(principal, password, 'two_factor_setup', ip);
 
     const secret = this.totp.generateSecret();
     const otpauthUrl = this.totp.buildUri(user.email, secret);

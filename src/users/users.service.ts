@@ -4,7 +4,7 @@ import { EntityManager, QueryFailedError, Repository } from 'typeorm';
 
 import { Clock } from '../common/clock';
 import { CommonException } from '../common/common.exception';
-import { TransactionRunner } from '../database/transaction-runner';
+import { TransactionRunner, affectedRows } from '../database/transaction-runner';
 import { PasswordHasher } from './password-hasher';
 import { Permission, User } from './user.entity';
 import { UsersException } from './users.exception';
@@ -96,6 +96,26 @@ export class UsersService {
       }
       throw error;
     }
+  }
+
+  /**
+   * Replaces the password hash only if it is still the one the caller checked: of two changes
+   * racing from two sessions, the second finds another hash and changes nothing.
+   */
+  async replacePasswordHash(
+    manager: EntityManager,
+    userId: number,
+    checkedHash: string,
+    passwordHash: string,
+  ): Promise<boolean> {
+    const result = await manager
+      .createQueryBuilder()
+      .update(User)
+      .set({ passwordHash, updatedAt: this.clock.now() })
+      .where('id = :userId AND password_hash = :checkedHash', { userId, checkedHash })
+      .execute();
+
+    return affectedRows(result) === 1;
   }
 
   async setPasswordHash(
