@@ -36,7 +36,7 @@ import { AdminUserDto, CreateUserDto, UpdateUserDto } from './dto/admin-user.dto
 import { AdminUserPageDto } from './dto/admin-user-page.dto';
 import { UserFilterQueryDto, UserPageQueryDto } from './dto/admin-users-query.dto';
 
-export const idPipe = new IdPipe();
+const idPipe = new IdPipe();
 
 @ApiTags('Administration')
 @AdministratorRoute()

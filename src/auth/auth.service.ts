@@ -20,8 +20,7 @@ import {
 } from '../two-factor/two-factor-policy';
 import { TwoFactorPolicyService } from '../two-factor/two-factor-policy.service';
 import { TwoFactorService } from '../two-factor/two-factor.service';
-import { PasswordAttemptsService } from '../users/password-attempts.service';
-import { PasswordRecheckService } from '../users/password-recheck.service';
+import { AuditedPasswordCheckService } from '../users/audited-password-check.service';
 import { PasswordHasher } from '../users/password-hasher';
 import { User } from '../users/user.entity';
 import { UsersException } from '../users/users.exception';
@@ -56,8 +55,7 @@ export class AuthService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly users: UsersService,
-    private readonly passwords: PasswordAttemptsService,
-    private readonly recheck: PasswordRecheckService,
+    private readonly passwordCheck: AuditedPasswordCheckService,
     private readonly hasher: PasswordHasher,
     private readonly sessions: SessionsService,
     private readonly verifier: CodeVerifier,
@@ -81,32 +79,19 @@ export class AuthService {
     meta: RequestMeta,
   ): Promise<User> {
     const user = await this.users.findByEmail(email);
-    const event = channel === 'backoffice' ? 'login' : 'app_login';
-    const context = {
-      targetUserId: user?.id ?? null,
-      clientId: user?.clientId ?? null,
-      ip: meta.ip,
-      details: channel === 'backoffice' ? undefined : { app: channel },
-    };
-    let check;
-    try {
-      check = await this.passwords.check(email, user, password);
-    } catch (error) {
-      await this.audit.record({ event: `${event}.refused_locked`, ...context });
-      throw error;
-    }
-    if (check.ok) {
-      // check() never succeeds without a user: an unknown email is checked against a dummy.
+    const right = await this.passwordCheck.verify(email, user, password, {
+      failed: channel === 'backoffice' ? 'login.failed' : 'app_login.failed',
+      refusedLocked: channel === 'backoffice' ? 'login.refused_locked' : 'app_login.refused_locked',
+      entry: {
+        targetUserId: user?.id ?? null,
+        clientId: user?.clientId ?? null,
+        ip: meta.ip,
+        details: channel === 'backoffice' ? undefined : { app: channel },
+      },
+    });
+    if (right) {
+      // A check never succeeds without a user: an unknown email is checked against a dummy.
       return user as User;
-    }
-    this.logger.warn(
-      { userId: user?.id ?? null, clientId: user?.clientId ?? null },
-      'Failed login',
-    );
-    await this.audit.record({ event: `${event}.failed`, ...context });
-    if (check.lockedNow) {
-      this.logger.warn({ userId: user?.id ?? null }, 'Password login locked for this email');
-      await this.audit.record({ event: 'login.locked', ...context });
     }
     throw UsersException.invalidCredentials();
   }
@@ -216,7 +201,7 @@ export class AuthService {
     meta: RequestMeta,
   ): Promise<void> {
     const { user } = principal;
-    await this.recheck.verify(principal, currentPassword, 'password_change', meta.ip);
+    await this.passwordCheck.recheck(principal, currentPassword, 'password_change', meta.ip);
     const checkedHash = user.passwordHash;
     const passwordHash = await this.hasher.hash(newPassword);
     await this.transactions.run(async (tx) => {

@@ -60,7 +60,8 @@ export function bindSqliteParameters(dataSource: DataSource): DataSource {
   return dataSource;
 }
 
-function sqliteValue(value: unknown): unknown {
+/** A parameter as SQLite stores it through TypeORM: integers as INTEGER, booleans, dates. */
+export function sqliteValue(value: unknown): unknown {
   if (typeof value === 'number' && Number.isSafeInteger(value)) {
     return BigInt(value);
   }

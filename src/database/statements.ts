@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, EntityTarget, ObjectLiteral, QueryRunner } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
-import { DateUtils } from 'typeorm/util/DateUtils';
 
 import { JoinedRow } from './joined-row';
+import { sqliteValue } from './sqlite-parameters';
 
 interface Insert {
   sql: string;
@@ -36,11 +36,16 @@ export class Statements {
     values: Partial<T>,
   ): Promise<number | undefined> {
     const statement = this.insertFor(target, values);
-    const parameters = statement.columns.map((column) =>
-      this.bindable(
-        this.dataSource.driver.preparePersistentValue(column.getEntityValue(values), column),
-      ),
-    );
+    // The driver converts each value as TypeORM writes it; on SQLite an integer is then bound
+    // as BigInt, which SQLite stores as INTEGER (see bindSqliteParameters).
+    const parameters = statement.columns.map((column) => {
+      const value: unknown = this.dataSource.driver.preparePersistentValue(
+        column.getEntityValue(values),
+        column,
+      );
+
+      return this.sqlite ? sqliteValue(value) : value;
+    });
     const result = await this.run(manager, statement.sql, parameters);
 
     return statement.generated ? insertedId(result.raw) : undefined;
@@ -75,23 +80,12 @@ export class Statements {
   }
 
   /** A parameter as the driver stores it: dates and booleans as TypeORM writes them. */
-  value(value: unknown): unknown {
-    if (value instanceof Date) {
-      return this.sqlite ? DateUtils.mixedDateToUtcDatetimeString(value) : value;
-    }
-    if (typeof value === 'boolean') {
-      return value ? 1 : 0;
+  private value(value: unknown): unknown {
+    if (this.sqlite) {
+      return sqliteValue(value);
     }
 
-    return this.bindable(value);
-  }
-
-  // better-sqlite3 binds a JavaScript number as REAL; an integer is bound as BigInt, which
-  // SQLite stores as INTEGER, as TypeORM's written-in literals were (see bindSqliteParameters).
-  private bindable(value: unknown): unknown {
-    return this.sqlite && typeof value === 'number' && Number.isSafeInteger(value)
-      ? BigInt(value)
-      : value;
+    return typeof value === 'boolean' ? Number(value) : value;
   }
 
   private insertFor(target: EntityTarget<ObjectLiteral>, values: ObjectLiteral): Insert {

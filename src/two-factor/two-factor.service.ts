@@ -10,7 +10,7 @@ import { MINUTE_MS, addMs } from '../common/time';
 import { TransactionRunner, affectedRows } from '../database/transaction-runner';
 import { MailOutboxService } from '../notifications/mail-outbox.service';
 import { SessionsService } from '../sessions/sessions.service';
-import { PasswordRecheckService } from '../users/password-recheck.service';
+import { AuditedPasswordCheckService } from '../users/audited-password-check.service';
 import { User } from '../users/user.entity';
 import { CodeVerifier } from './code-verifier.service';
 import { RecoveryCode } from './recovery-code.entity';
@@ -51,7 +51,7 @@ export class TwoFactorService {
     private readonly cipher: SecretCipher,
     private readonly generator: RecoveryCodeGenerator,
     private readonly verifier: CodeVerifier,
-    private readonly recheck: PasswordRecheckService,
+    private readonly passwordCheck: AuditedPasswordCheckService,
     private readonly sessions: SessionsService,
     private readonly trustedDevices: TrustedDevicesService,
     private readonly policy: TwoFactorPolicyService,
@@ -75,7 +75,7 @@ export class TwoFactorService {
       throw TwoFactorException.alreadyActive();
     }
     const { user } = principal;
-    await this.recheck.verify(principal, password, 'two_factor_setup', ip);
+    await this.passwordCheck.recheck(principal, password, 'two_factor_setup', ip);
 
     const secret = this.totp.generateSecret();
     const otpauthUrl = this.totp.buildUri(user.email, secret);

@@ -3,7 +3,7 @@ import { Module } from '@nestjs/common';
 import { ClientsModule } from '../clients/clients.module';
 import { BootstrapService } from './bootstrap.service';
 import { PasswordAttemptsService } from './password-attempts.service';
-import { PasswordRecheckService } from './password-recheck.service';
+import { AuditedPasswordCheckService } from './audited-password-check.service';
 import { PasswordHasher } from './password-hasher';
 import { UsersService } from './users.service';
 
@@ -13,9 +13,9 @@ import { UsersService } from './users.service';
     UsersService,
     PasswordHasher,
     PasswordAttemptsService,
-    PasswordRecheckService,
+    AuditedPasswordCheckService,
     BootstrapService,
   ],
-  exports: [UsersService, PasswordHasher, PasswordAttemptsService, PasswordRecheckService],
+  exports: [UsersService, PasswordHasher, PasswordAttemptsService, AuditedPasswordCheckService],
 })
 export class UsersModule {}
