@@ -81,9 +81,7 @@ export const HTTP_LOGGER = Symbol('HTTP_LOGGER');
 export class LoggingModule {
   /** `destination`: where the lines go (standard output unless given; tests read them). */
   static register(env: Environment, destination?: DestinationStream): DynamicModule {
-    const middleware: HttpLogger = destination
-      ? pinoHttp(httpLoggerOptions(env), destination)
-      : pinoHttp(httpLoggerOptions(env));
+    const middleware: HttpLogger = pinoHttp(httpLoggerOptions(env), destination);
 
     return {
       module: LoggingModule,

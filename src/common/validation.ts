@@ -63,7 +63,7 @@ export function findUnreadableInput(input: unknown, name: string): string | null
         return `${field}: property names must be well-formed Unicode text`;
       }
       if (INHERITED_NAMES.has(key)) {
-        return `${depth === 0 ? name : field}: property ${key} is not allowed`;
+        return `${field}: property ${key} is not allowed`;
       }
       pending.push({ value: child, field: depth === 0 ? key : field, depth: depth + 1 });
     }
