@@ -22,7 +22,10 @@ describe('client settings and 2FA deadlines', () => {
     t = await createTestApp();
   });
   afterAll(() => t.close());
-  beforeEach(() => t.clock.set(DAY0));
+  beforeEach(() => {
+    t.clock.set(DAY0);
+    t.clock.moveOnEachRead(0);
+  });
 
   async function requireTwoFactor(adminToken: string, value: boolean) {
     const response = await t.http
@@ -133,6 +136,24 @@ describe('client settings and 2FA deadlines', () => {
         daysLeft: 10,
       });
       expect(await deadlineOf(user.id)).toEqual(at(11));
+    });
+
+    it('shows the whole grace period for a fresh deadline on a clock that moves during the login', async () => {
+      const { client } = await requiringClient();
+      const users = [];
+      for (let i = 0; i < 3; i++) {
+        users.push(await createUser(t, { clientId: client.id }));
+      }
+      t.clock.set(at(1));
+      t.clock.moveOnEachRead(1);
+
+      const answers = await Promise.all(users.map((user) => login(t, user.email)));
+
+      for (const [i, answer] of answers.entries()) {
+        expect(answer.body.notice).toMatchObject({ kind: 'two-factor-required', daysLeft: 10 });
+        const stored = await deadlineOf(users[i].id);
+        expect(answer.body.notice).toMatchObject({ deadline: stored?.toISOString() });
+      }
     });
 
     it('keeps the deadline at later logins and counts whole days left, rounded up', async () => {

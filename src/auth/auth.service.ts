@@ -113,7 +113,7 @@ export class AuthService {
     const facts: TwoFactorFacts = { user, homeClient, activeClient: homeClient, active };
 
     return this.transactions.run(async (tx) => {
-      await this.policy.ensureDeadline(tx, user.id, facts);
+      await this.policy.ensureDeadline(tx, user.id, facts, now);
       const probe = { secondFactorVerifiedAt: device ? now : null };
       const stage = deriveStage(probe, facts, now);
       const { token, session } = await this.sessions.issue(tx, {

@@ -76,9 +76,10 @@ export class MeService {
       return this.describe(principal);
     }
     const switched: Principal = { ...principal, activeClient: target, user: { ...principal.user } };
+    const now = this.clock.now();
     await this.transactions.run(async (tx) => {
       await this.sessions.setActiveClient(tx, principal.session.id, target.id);
-      await this.policy.ensureDeadline(tx, principal.user.id, factsOf(switched));
+      await this.policy.ensureDeadline(tx, principal.user.id, factsOf(switched), now);
       await this.audit.record(
         {
           event: 'client.switched',
@@ -92,7 +93,7 @@ export class MeService {
       );
     });
     switched.session = { ...principal.session, activeClientId: target.id };
-    switched.stage = deriveStage(switched.session, factsOf(switched), this.clock.now());
+    switched.stage = deriveStage(switched.session, factsOf(switched), now);
 
     return this.describe(switched);
   }

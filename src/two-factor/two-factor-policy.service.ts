@@ -22,17 +22,20 @@ export class TwoFactorPolicyService {
 
   /**
    * At login or client switch: a required user without a deadline gets one, that instant plus
-   * the grace period. A concurrent login that set it first wins; `facts.user` is updated.
+   * the grace period. `now` is the instant the caller's notice counts days from, so a fresh
+   * deadline shows the whole grace period. A concurrent login that set it first wins;
+   * `facts.user` is updated.
    */
   async ensureDeadline(
     manager: EntityManager,
     userId: number,
     facts: TwoFactorFacts,
+    now: Date,
   ): Promise<void> {
     if (!isTwoFactorRequired(facts) || facts.user.twoFactorDeadline) {
       return;
     }
-    const deadline = addMs(this.clock.now(), this.gracePeriodMs);
+    const deadline = addMs(now, this.gracePeriodMs);
     await manager
       .createQueryBuilder()
       .update(User)

@@ -9,8 +9,18 @@ export class FakeClock extends Clock {
     this.current = new Date(start).getTime();
   }
 
+  private stepPerRead = 0;
+
   now(): Date {
-    return new Date(this.current);
+    const now = new Date(this.current);
+    this.current += this.stepPerRead;
+
+    return now;
+  }
+
+  /** Moves the clock on by `ms` after every read, as a real clock moves during a request. */
+  moveOnEachRead(ms: number): void {
+    this.stepPerRead = ms;
   }
 
   set(at: Date | string): void {
