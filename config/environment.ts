@@ -178,7 +178,7 @@ export function validateEnvironment(raw: NodeJS.ProcessEnv): Environment {
   const problems = validateSync(env, {
     forbidUnknownValues: false,
     stopAtFirstError: false,
-  }).flatMap((error) => mainReason(error.constraints).map((text) => `${error.property}: ${text}`));
+  }).flatMap((error) => mainReason(error).map((reason) => `${error.property}: ${reason}`));
 
   // Keys are parsed only in the form the pattern allows; a malformed list is reported above.
   const keysMalformed = problems.some((problem) =>

@@ -11,6 +11,7 @@ import { ApiExceptionFilter } from './common/api-exception.filter';
 import { HTTP_LOGGER } from './common/logging';
 import { answerClientErrorsInShape } from './common/http-client-errors';
 import { documentGuardErrors } from './common/openapi';
+import { UndeclaredInputInterceptor } from './common/undeclared-input.interceptor';
 import {
   StrictValidationPipe,
   mapBodyParserErrors,
@@ -47,6 +48,7 @@ export function configureApp(app: NestExpressApplication, env: Environment): voi
   app.use(requireJsonBodies);
   app.use(json({ limit: BODY_LIMIT, verify: requireUtf8 }), mapBodyParserErrors);
   app.useGlobalPipes(new StrictValidationPipe());
+  app.useGlobalInterceptors(new UndeclaredInputInterceptor());
   app.useGlobalFilters(new ApiExceptionFilter());
   answerClientErrorsInShape(app.getHttpServer());
   setUpOpenApi(app);

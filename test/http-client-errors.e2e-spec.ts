@@ -55,6 +55,20 @@ describe('requests the HTTP parser refuses', () => {
     expect(answer.body).toMatchObject({ statusCode: 431, error: 'headers_too_large' });
   });
 
+  it('reads a JSON content type without a body (no Content-Length) as an empty body, not as 415', async () => {
+    const answer = await rawExchange(
+      port,
+      'POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n',
+    );
+
+    expect(answer.status).toBe(400);
+    expect(answer.body).toEqual({
+      statusCode: 400,
+      error: 'validation_failed',
+      message: 'email: is required; password: is required',
+    });
+  });
+
   it('answers bytes that are not HTTP with 400 malformed_request in the error shape', async () => {
     const answer = await rawExchange(port, 'NOT HTTP AT ALL\r\n\r\n');
 

@@ -354,43 +354,43 @@ describe('input validation', () => {
         [
           'page=1e2',
           () => t.http.get('/admin/users?page=1e2').set(asAdmin),
-          'page must be an integer',
+          'page: must be an integer',
         ],
         [
           'page=1.5',
           () => t.http.get('/admin/users?page=1.5').set(asAdmin),
-          'page must be an integer',
+          'page: must be an integer',
         ],
-        ['page=', () => t.http.get('/admin/users?page=').set(asAdmin), 'page must be an integer'],
+        ['page=', () => t.http.get('/admin/users?page=').set(asAdmin), 'page: must be an integer'],
         [
           'page twice',
           () => t.http.get('/admin/users?page=1&page=2').set(asAdmin),
-          'page must be an integer',
+          'page: must be an integer',
         ],
         [
           'pageSize=-1',
           () => t.http.get('/admin/users?pageSize=-1').set(asAdmin),
-          'pageSize must be at least 1',
+          'pageSize: must be at least 1',
         ],
         [
           'pageSize=101',
           () => t.http.get('/admin/users?pageSize=101').set(asAdmin),
-          'pageSize must be at most 100',
+          'pageSize: must be at most 100',
         ],
         [
           'clientId=abc',
           () => t.http.get('/admin/users?clientId=abc').set(asAdmin),
-          'clientId must be an integer',
+          'clientId: must be an integer',
         ],
         [
           'userId=abc',
           () => t.http.get('/admin/audit-events?userId=abc').set(asAdmin),
-          'userId must be an integer',
+          'userId: must be an integer',
         ],
         [
           'empty email',
           () => t.http.post('/auth/login').send({ email: '', password: 'x' }),
-          'email must be 1 to 254 characters',
+          'email: must be 1 to 254 characters',
         ],
         [
           'token as number',
@@ -398,13 +398,13 @@ describe('input validation', () => {
             t.http
               .post('/auth/login')
               .send({ email: 'a@example.com', password: 'x', trustedDeviceToken: 5 }),
-          'trustedDeviceToken must be a string',
+          'trustedDeviceToken: must be a string',
         ],
         [
           'permissions as text',
           () =>
             t.http.patch(`/admin/users/${target.id}`).set(asAdmin).send({ permissions: 'admin' }),
-          'permissions must be an array',
+          'permissions: must be an array',
         ],
         [
           'permissions left out',
@@ -413,7 +413,7 @@ describe('input validation', () => {
               .post('/admin/users')
               .set(asAdmin)
               .send({ email: uniqueEmail(), name: 'N', password: DEFAULT_PASSWORD }),
-          'permissions must be an array',
+          'permissions: is required',
         ],
         [
           'a JSON string body',
@@ -423,12 +423,12 @@ describe('input validation', () => {
         [
           'a NUL in a name',
           () => t.http.patch(`/admin/users/${target.id}`).set(asAdmin).send({ name: 'a\u0000b' }),
-          'name must not contain control characters',
+          'name: must not contain control characters',
         ],
         [
           'a line break in a name',
           () => t.http.patch(`/admin/users/${target.id}`).set(asAdmin).send({ name: 'a\nBcc: x' }),
-          'name must not contain control characters',
+          'name: must not contain control characters',
         ],
         [
           'broken JSON',
@@ -462,7 +462,8 @@ describe('input validation', () => {
 
       for (const id of ids) {
         for (const [method, path] of paths(id)) {
-          const answer = await t.http[method](path).set(bearer(token)).send({ name: 'Changed' });
+          const request = t.http[method](path).set(bearer(token));
+          const answer = await (method === 'patch' ? request.send({ name: 'Changed' }) : request);
           if (answer.status !== 400 || !String(answer.body.message).startsWith('id: ')) {
             wrong.push(`${method} ${path}: ${answer.status} ${String(answer.body.message)}`);
           }
@@ -483,6 +484,91 @@ describe('input validation', () => {
         .set(bearer(token))
         .send({ name: 'X' });
       expect(missing.status).toBe(404);
+    });
+
+    it('refuses a body or a query parameter on every route that takes none, as an unknown field', async () => {
+      const { admin } = await createClientWithAdministrator(t);
+      const asAdmin = bearer(await issueSession(t, admin));
+      const document = (await t.http.get('/docs-json')).body as {
+        paths: Record<
+          string,
+          Record<string, { requestBody?: unknown; parameters?: { in: string }[] }>
+        >;
+      };
+      const operationOf = (route: { method: string; path: string }) =>
+        document.paths[route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')]?.[route.method];
+      const failures: string[] = [];
+      let refused = 0;
+
+      for (const route of registeredRoutes(t)) {
+        const operation = operationOf(route);
+        if (!operation) {
+          failures.push(`${routeName(route)}: not in /docs-json`);
+          continue;
+        }
+        const tries: [string, () => Promise<Response>][] = [];
+        if (!operation.requestBody && route.method !== 'get') {
+          tries.push([
+            'a body',
+            () => t.http[route.method](concretePath(route)).set(asAdmin).send({ stray: 1 }),
+          ]);
+        }
+        // A query is tried where no body is checked first (login checks its body in a guard).
+        const takesQuery = (operation.parameters ?? []).some(
+          (parameter) => parameter.in === 'query',
+        );
+        if (!takesQuery && !operation.requestBody) {
+          tries.push([
+            'a query',
+            () => t.http[route.method](`${concretePath(route)}?stray=1`).set(asAdmin),
+          ]);
+        }
+        for (const [what, call] of tries) {
+          const answer = await call();
+          // A guard that refuses the caller answers first; nothing of the input was read.
+          if (answer.status === 401 || answer.status === 403) {
+            continue;
+          }
+          if (answer.status !== 400 || answer.body.message !== 'stray: unknown field') {
+            failures.push(
+              `${routeName(route)} with ${what}: ${answer.status} ${String(answer.body.message)}`,
+            );
+          } else {
+            refused += 1;
+          }
+        }
+      }
+
+      expect(failures).toEqual([]);
+      expect(refused).toBeGreaterThanOrEqual(12);
+      const logout = (body?: unknown) => {
+        const call = t.http
+          .post('/auth/logout')
+          .set(asAdmin)
+          .set('Content-Type', 'application/json');
+        return body === undefined ? call : call.send(body as object);
+      };
+      expect((await logout('5')).body.message).toBe('body: must be a JSON object');
+      expect((await logout([])).body.message).toBe('body: this route takes no body');
+      expect((await logout({})).status).toBe(204);
+      const login = await t.http
+        .post('/auth/login?stray=1')
+        .send({ email: admin.email, password: DEFAULT_PASSWORD });
+      expect(login.status).toBe(400);
+      expect(login.body.message).toBe('stray: unknown field');
+    });
+
+    it('lists ten problems of a body and counts the rest', async () => {
+      const fields = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`f${i}`, 1]));
+
+      const answer = await t.http
+        .post('/auth/login')
+        .send({ email: 'a@example.com', password: 'x', ...fields });
+
+      expectErrorShape(answer, 400, 'validation_failed');
+      expect(answer.body.message).toBe(
+        `${Array.from({ length: 10 }, (_, i) => `f${i}: unknown field`).join('; ')}; and 490 more`,
+      );
     });
 
     it('refuses every name objects inherit as an unknown field, in bodies and in queries', async () => {

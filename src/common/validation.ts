@@ -12,15 +12,22 @@ import type { NextFunction, Request, Response } from 'express';
 import { CommonException } from './common.exception';
 import { mainReason } from './validation-reasons';
 
+// A body of a few hundred unknown fields would otherwise answer with a message as long as itself.
+const MAX_LISTED_PROBLEMS = 10;
+
+/** One message for several problems: the first ten, and how many more there are. */
+export function joinProblems(problems: string[]): string {
+  const listed = problems.slice(0, MAX_LISTED_PROBLEMS).join('; ');
+  const more = problems.length - MAX_LISTED_PROBLEMS;
+
+  return more > 0 ? `${listed}; and ${more} more` : listed;
+}
+
 /** Flattens class-validator errors into "field: reason" lines, nested paths dotted. */
 export function describeValidationErrors(errors: ValidationError[], parent = ''): string[] {
   return errors.flatMap((error) => {
     const path = parent ? `${parent}.${error.property}` : error.property;
-    const own = mainReason(error.constraints).map((text) =>
-      text.startsWith(error.property)
-        ? `${path}${text.slice(error.property.length)}`
-        : `${path}: ${text}`,
-    );
+    const own = mainReason(error).map((reason) => `${path}: ${reason}`);
 
     return [...own, ...describeValidationErrors(error.children ?? [], path)];
   });
@@ -85,9 +92,10 @@ export class StrictValidationPipe extends ValidationPipe {
       forbidUnknownValues: true,
       transform: true,
       stopAtFirstError: false,
-      validationError: { target: false, value: false },
+      // Values are kept to tell a field left out from a wrong one; messages never repeat them.
+      validationError: { target: false, value: true },
       exceptionFactory: (errors) =>
-        CommonException.validation(describeValidationErrors(errors).join('; ')),
+        CommonException.validation(joinProblems(describeValidationErrors(errors))),
     });
   }
 
@@ -128,7 +136,7 @@ export function requireJsonBodies(request: Request, _response: Response, next: N
   if (
     WRITE_METHODS.has(request.method) &&
     hasBody &&
-    (!request.is('application/json') || !declaresUtf8(request.headers['content-type']))
+    !isJsonUtf8(request.headers['content-type'])
   ) {
     next(CommonException.unsupportedMediaType());
 
@@ -140,8 +148,16 @@ export function requireJsonBodies(request: Request, _response: Response, next: N
 // JSON is UTF-8 (RFC 8259); a body declared in another charset is refused, not transcoded.
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
 
-function declaresUtf8(contentType: string | undefined): boolean {
-  const charset = CHARSET.exec(contentType ?? '')?.[1];
+/**
+ * `application/json`, in UTF-8 or without a charset. Read from the header itself: Express's
+ * `request.is` answers null for a request without Content-Length, which would call a bodiless
+ * JSON request another media type.
+ */
+function isJsonUtf8(contentType: string | undefined): boolean {
+  if (contentType?.split(';')[0].trim().toLowerCase() !== 'application/json') {
+    return false;
+  }
+  const charset = CHARSET.exec(contentType)?.[1];
 
   return charset === undefined || /^utf-?8$/i.test(charset);
 }
