@@ -431,6 +431,17 @@ describe('input validation', () => {
           'name: must not contain control characters',
         ],
         [
+          'a line separator in a name',
+          () => t.http.patch(`/admin/users/${target.id}`).set(asAdmin).send({ name: 'a\u2028b' }),
+          'name: must not contain control characters',
+        ],
+        [
+          'a right-to-left override in a name',
+          () =>
+            t.http.patch(`/admin/users/${target.id}`).set(asAdmin).send({ name: 'gnp.\u202Eexe' }),
+          'name: must not contain control characters',
+        ],
+        [
           'broken JSON',
           () => t.http.post('/auth/login').set('Content-Type', 'application/json').send('{"email"'),
           'body: malformed JSON',

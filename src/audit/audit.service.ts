@@ -5,6 +5,8 @@ import { EntityManager, In, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { Statements } from '../database/statements';
 import { TransactionRunner } from '../database/transaction-runner';
+import { Client } from '../clients/client.entity';
+import { User } from '../users/user.entity';
 import { AuditEvent } from './audit-event.entity';
 
 export type AuditEventName =
@@ -33,11 +35,15 @@ export type AuditEventName =
   | 'two_factor.recovery_codes_renewed'
   | 'trusted_device.added'
   | 'trusted_device.revoked'
+  | 'client.created'
   | 'client.switched'
   | 'settings.changed'
   | 'user.created'
   | 'user.updated'
   | 'user.exemption_changed';
+
+/** Who created a record when no user did. */
+export type OperatorOrigin = 'cli' | 'bootstrap' | 'demo:seed';
 
 export interface AuditEntry {
   event: AuditEventName;
@@ -72,6 +78,31 @@ export class AuditService {
       ip: entry.ip ?? null,
       details: entry.details ? JSON.stringify(entry.details).slice(0, 1000) : null,
     });
+  }
+
+  /** A client created without an actor: by the command line, the first start or the demo. */
+  recordClientCreated(client: Client, by: OperatorOrigin, manager: EntityManager): Promise<void> {
+    return this.record(
+      {
+        event: 'client.created',
+        clientId: client.id,
+        details: { by, kind: client.kind, groupId: client.groupId },
+      },
+      manager,
+    );
+  }
+
+  /** A user created without an actor (administrators' creations name them as the actor). */
+  recordUserCreated(user: User, by: OperatorOrigin, manager: EntityManager): Promise<void> {
+    return this.record(
+      {
+        event: 'user.created',
+        targetUserId: user.id,
+        clientId: user.clientId,
+        details: { by, permissions: user.permissions.join(',') },
+      },
+      manager,
+    );
   }
 
   /** A page of events of the given clients, newest first. */

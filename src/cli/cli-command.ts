@@ -1,4 +1,8 @@
 import type { INestApplicationContext } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+
+import { describeValidationErrors, joinProblems } from '../common/validation';
 
 export type OptionSpec = Record<
   string,
@@ -46,4 +50,23 @@ export function integerOption(options: ParsedOptions, name: string): number | un
   }
 
   return Number(value);
+}
+
+/**
+ * Checks what an operator typed with the rules the API applies to the same fields (a DTO of
+ * the API or of the command): the same names, emails and passwords are refused on both.
+ */
+export function validInput<T extends object>(type: new () => T, given: Record<string, unknown>): T {
+  const input = plainToInstance(type, given);
+  const errors = validateSync(input, {
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    stopAtFirstError: false,
+    validationError: { target: false, value: true },
+  });
+  if (errors.length > 0) {
+    throw new CliUsageError(joinProblems(describeValidationErrors(errors)));
+  }
+
+  return input;
 }

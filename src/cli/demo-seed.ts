@@ -150,6 +150,7 @@ async function createPlan(
       },
       tx,
     );
+    await audit.recordClientCreated(client, 'demo:seed', tx);
     const created: SeededUser[] = [];
     for (const person of plan.users) {
       const user = await users.create(
@@ -162,16 +163,7 @@ async function createPlan(
         },
         tx,
       );
-      await audit.record(
-        {
-          event: 'user.created',
-          actorUserId: null,
-          targetUserId: user.id,
-          clientId: client.id,
-          details: { by: 'demo:seed', permissions: user.permissions.join(',') },
-        },
-        tx,
-      );
+      await audit.recordUserCreated(user, 'demo:seed', tx);
       created.push({ id: user.id, email: user.email, name: user.name, admin: !!person.admin });
     }
     seeded.push({

@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
 
-import { isEmail } from 'class-validator';
+import { IsIn, IsInt, Min } from 'class-validator';
+import { CreateUserDto } from '../admin/dto/admin-user.dto';
+import { AuditService } from '../audit/audit.service';
 import { CLIENT_KINDS, ClientKind } from '../clients/client.entity';
 import { ClientsService } from '../clients/clients.service';
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../common/dto-rules';
+import { IsName, Optional, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../common/dto-rules';
+import { TransactionRunner } from '../database/transaction-runner';
 import { TwoFactorService } from '../two-factor/two-factor.service';
 import { PERMISSIONS, Permission } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
@@ -13,7 +16,22 @@ import {
   integerOption,
   requiredString,
   stringOption,
+  validInput,
 } from './cli-command';
+
+/** What client:create takes, under the rules of the API's names. */
+class ClientInput {
+  @IsName()
+  name: string;
+
+  @IsIn(CLIENT_KINDS, { message: `$property must be one of ${CLIENT_KINDS.join(', ')}` })
+  kind: ClientKind;
+
+  @Optional()
+  @IsInt({ message: '$property must be an integer' })
+  @Min(1, { message: '$property must be a positive integer' })
+  groupId?: number;
+}
 
 export const createClientCommand: CliCommand = {
   name: 'client:create',
@@ -25,15 +43,24 @@ export const createClientCommand: CliCommand = {
     'require-two-factor': { type: 'boolean', description: 'Require 2FA for its users' },
   },
   async run(app, options, out) {
-    const kind = (stringOption(options, 'kind') ?? 'standard') as ClientKind;
-    if (!CLIENT_KINDS.includes(kind)) {
-      throw new CliUsageError(`--kind must be one of ${CLIENT_KINDS.join(', ')}`);
-    }
-    const client = await app.get(ClientsService).create({
-      name: requiredString(options, 'name').trim(),
-      kind,
-      groupId: integerOption(options, 'group') ?? null,
-      requireTwoFactor: options['require-two-factor'] === true,
+    const input = validInput(ClientInput, {
+      name: requiredString(options, 'name'),
+      kind: stringOption(options, 'kind') ?? 'standard',
+      groupId: integerOption(options, 'group'),
+    });
+    const client = await app.get(TransactionRunner).run(async (tx) => {
+      const created = await app.get(ClientsService).create(
+        {
+          name: input.name,
+          kind: input.kind,
+          groupId: input.groupId ?? null,
+          requireTwoFactor: options['require-two-factor'] === true,
+        },
+        tx,
+      );
+      await app.get(AuditService).recordClientCreated(created, 'cli', tx);
+
+      return created;
     });
     out(`client ${client.id} created: ${client.name} (${client.kind})`);
   },
@@ -58,35 +85,28 @@ export const createUserCommand: CliCommand = {
     if (clientId === undefined) {
       throw new CliUsageError('--client is required');
     }
-    await app.get(ClientsService).getByIdOrThrow(clientId);
-    const email = requiredString(options, 'email').trim().toLowerCase();
-    if (!isEmail(email)) {
-      throw new CliUsageError('--email must be an email address');
-    }
     const given = stringOption(options, 'password');
-    if (
-      given !== undefined &&
-      (given.length < PASSWORD_MIN_LENGTH || given.length > PASSWORD_MAX_LENGTH)
-    ) {
-      throw new CliUsageError(
-        `--password must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters`,
-      );
-    }
-    const password = given ?? randomBytes(18).toString('base64url');
-    const user = await app.get(UsersService).create({
-      clientId,
+    const email = requiredString(options, 'email');
+    const input = validInput(CreateUserDto, {
       email,
       name: stringOption(options, 'name') ?? email,
-      password,
+      password: given ?? randomBytes(18).toString('base64url'),
       permissions: parsePermissions(options),
+      clientId,
     });
+    await app.get(ClientsService).getByIdOrThrow(clientId);
+    const audit = app.get(AuditService);
+    const user = await app
+      .get(UsersService)
+      .create({ ...input, clientId }, undefined, (tx, created) =>
+        audit.recordUserCreated(created, 'cli', tx),
+      );
     out(`user ${user.id} created: ${user.email} in client ${user.clientId}`);
     if (given === undefined) {
-      out(`password: ${password}`);
+      out(`password: ${input.password}`);
     }
   },
 };
-
 export const resetTwoFactorCommand: CliCommand = {
   name: 'two-factor:reset',
   description: "Reset a user's 2FA (for a lone administrator who lost phone and recovery codes)",

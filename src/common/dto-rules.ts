@@ -30,18 +30,38 @@ export function HasTextLength(min: number, max: number, message: string): Proper
   });
 }
 
+// Control characters (NUL, line breaks, escapes), the Unicode line and paragraph separators,
+// and the bidirectional embeddings, overrides and isolates, which make text read in an order
+// other than the one it is stored in (a name shown reversed in an administrator's list).
+const NOT_DISPLAY_TEXT = /[\p{Cc}\p{Zl}\p{Zp}\u202A-\u202E\u2066-\u2069]/u;
+
 /**
- * Text for people to read (a name): no control characters (NUL, line breaks, escapes), which
- * would break mail headers, CSV rows and terminals, and which nobody types in a name.
+ * Text for people to read (a name): no control characters, which would break mail headers,
+ * CSV rows and terminals or disguise the text, and which nobody types in a name.
  */
 export function IsDisplayText(): PropertyDecorator {
   return ValidateBy({
     name: 'isDisplayText',
     validator: {
-      validate: (value: unknown) => typeof value === 'string' && !/\p{Cc}/u.test(value),
+      validate: (value: unknown) => typeof value === 'string' && !NOT_DISPLAY_TEXT.test(value),
       defaultMessage: () => '$property must not contain control characters',
     },
   });
+}
+
+export const NAME_MAX_LENGTH = 200;
+
+const trim = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' ? value.trim() : value;
+
+/** A name (of a user or a client): trimmed, 1 to 200 characters, no control characters. */
+export function IsName(): PropertyDecorator {
+  return applyDecorators(
+    Transform(trim),
+    IsString({ message: '$property must be a string' }),
+    HasTextLength(1, NAME_MAX_LENGTH, `$property must be 1 to ${NAME_MAX_LENGTH} characters`),
+    IsDisplayText(),
+  );
 }
 
 /** An email, trimmed and lower-cased before it is checked. */

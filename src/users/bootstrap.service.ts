@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 
 import { Environment } from '../../config/environment';
+import { AuditService } from '../audit/audit.service';
 import { Client } from '../clients/client.entity';
 import { ClientsService } from '../clients/clients.service';
 import { DatabaseLock } from '../database/database-lock';
@@ -28,6 +29,7 @@ export class BootstrapService implements OnApplicationBootstrap {
     private readonly transactions: TransactionRunner,
     private readonly clients: ClientsService,
     private readonly users: UsersService,
+    private readonly audit: AuditService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -47,8 +49,8 @@ export class BootstrapService implements OnApplicationBootstrap {
         { name: 'Default client', kind: 'standard' },
         manager,
       );
-
-      return this.users.create(
+      await this.audit.recordClientCreated(client, 'bootstrap', manager);
+      const user = await this.users.create(
         {
           clientId: client.id,
           email,
@@ -58,6 +60,9 @@ export class BootstrapService implements OnApplicationBootstrap {
         },
         manager,
       );
+      await this.audit.recordUserCreated(user, 'bootstrap', manager);
+
+      return user;
     });
     this.logger.log(
       { userId: admin.id, clientId: admin.clientId },

@@ -1,19 +1,15 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import { ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsString, Min } from 'class-validator';
+import { ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, Min } from 'class-validator';
 
 import {
-  HasTextLength,
-  IsDisplayText,
+  IsName,
   IsNewPassword,
   IsNormalizedEmail,
+  NAME_MAX_LENGTH,
   Optional,
 } from '../../common/dto-rules';
 import { PERMISSIONS, Permission } from '../../users/user.entity';
 import { USER_STATES, UserState } from '../user-state';
-
-const trim = ({ value }: { value: unknown }): unknown =>
-  typeof value === 'string' ? value.trim() : value;
 
 export class AdminUserDto {
   @ApiProperty() id: number;
@@ -33,11 +29,8 @@ export class CreateUserDto {
   @IsNormalizedEmail()
   email: string;
 
-  @ApiProperty({ maxLength: 200 })
-  @Transform(trim)
-  @IsString({ message: '$property must be a string' })
-  @HasTextLength(1, 200, '$property must be 1 to 200 characters')
-  @IsDisplayText()
+  @ApiProperty({ maxLength: NAME_MAX_LENGTH })
+  @IsName()
   name: string;
 
   @IsNewPassword()
@@ -65,12 +58,9 @@ export class UpdateUserDto {
   @IsBoolean({ message: '$property must be a boolean' })
   twoFactorExempt?: boolean;
 
-  @ApiPropertyOptional({ maxLength: 200 })
+  @ApiPropertyOptional({ maxLength: NAME_MAX_LENGTH })
   @Optional()
-  @Transform(trim)
-  @IsString({ message: '$property must be a string' })
-  @HasTextLength(1, 200, '$property must be 1 to 200 characters')
-  @IsDisplayText()
+  @IsName()
   name?: string;
 
   @ApiPropertyOptional({ enum: PERMISSIONS, isArray: true })
