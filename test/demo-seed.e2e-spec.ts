@@ -75,11 +75,16 @@ describe('demo:seed', () => {
     );
   });
 
-  it('audits each created user as the work of demo:seed', async () => {
-    const events = await auditEvents(t, 'user.created');
+  it('audits each created client and user as the work of demo:seed', async () => {
+    const byDemo = async (event: string) =>
+      (await auditEvents(t, event)).filter((row) => row.details?.by === 'demo:seed');
 
-    expect(events).toHaveLength(users.length);
-    expect(events.every((event) => event.details?.by === 'demo:seed')).toBe(true);
+    expect((await byDemo('user.created')).map((event) => event.targetUserId)).toEqual(
+      users.map((user) => user.id),
+    );
+    expect((await byDemo('client.created')).map((event) => event.clientId)).toEqual(
+      clients.map((client) => client.id),
+    );
   });
 
   it('prints the shared password, every login and curl lines with the real client ids', () => {
