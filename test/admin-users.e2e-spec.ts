@@ -13,6 +13,7 @@ import {
 import { TwoFactorService } from '../src/two-factor/two-factor.service';
 import { User } from '../src/users/user.entity';
 import {
+  DEFAULT_PASSWORD,
   activateTwoFactor,
   bearer,
   createAdministrator,
@@ -20,6 +21,7 @@ import {
   createLoggedInUser,
   createUser,
   createUsersInBulk,
+  credentialOf,
   login,
   loginToken,
 } from './support/factories';
@@ -555,6 +557,38 @@ describe('administration of users', () => {
 
       expect(answer.body.stage).toBe('two-factor-setup-required');
       expect(answer.body.notice).toMatchObject({ kind: 'two-factor-required', daysLeft: 0 });
+    });
+
+    it('lifts a code lock with the 2FA it resets: the user can set up again at once', async () => {
+      const client = await createClient(t);
+      const admin = await createAdministrator(t, client.id);
+      const user = await createUser(t, { clientId: client.id });
+      await activateTwoFactor(t, await loginToken(t, user.email));
+      for (let i = 0; i < 2; i++) {
+        const pending = await loginToken(t, user.email);
+        for (let j = 0; j < 5; j++) {
+          await t.http.post('/auth/two-factor').set(bearer(pending)).send({ code: '000000' });
+        }
+      }
+      expect((await credentialOf(t, user.id))?.lockedUntil).not.toBeNull();
+
+      await t.http.delete(`/admin/users/${user.id}/two-factor`).set(bearer(admin.token));
+      const token = await loginToken(t, user.email);
+      const setup = await t.http
+        .post('/me/two-factor/setup')
+        .set(bearer(token))
+        .send({ password: DEFAULT_PASSWORD });
+      t.clock.advance(30_000);
+      const confirm = await t.http
+        .post('/me/two-factor/confirm')
+        .set(bearer(token))
+        .send({ code: totpCode(setup.body.secret as string, t.clock.now()) });
+
+      expect(confirm.status).toBe(200);
+      expect(await credentialOf(t, user.id)).toMatchObject({
+        failedAttempts: 0,
+        lockedUntil: null,
+      });
     });
 
     it('refuses the own account with 403 cannot_deactivate_own_two_factor', async () => {

@@ -302,7 +302,7 @@ export class TwoFactorService {
     return affectedRows(result);
   }
 
-  /** Removes the secret, the recovery codes and the trusted devices; returns devices revoked. */
+  /** Removes the secret, the recovery codes, the trusted devices and a code lock; returns devices revoked. */
   private async removeTwoFactor(tx: EntityManager, userId: number): Promise<number> {
     await tx.update(
       TwoFactorCredential,
@@ -312,6 +312,11 @@ export class TwoFactorService {
         activatedAt: null,
         pendingSecretCiphertext: null,
         pendingExpiresAt: null,
+        // The wrong-code count belongs to the secret that goes: a reset is the way back for a
+        // user locked out of their codes, so the new setup starts unlocked. The last used step
+        // stays (steps only ever go up).
+        failedAttempts: 0,
+        lockedUntil: null,
         updatedAt: this.clock.now(),
       },
     );
