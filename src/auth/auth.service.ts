@@ -168,8 +168,11 @@ export class AuthService {
     recoveryCode: string,
     meta: RequestMeta,
   ): Promise<LoginResult> {
-    return this.verifier.verifyRecoveryCode(this.attempt(principal, meta), recoveryCode, (tx) =>
-      this.rotatePendingSession(tx, principal, false, meta, null),
+    return this.verifier.verifyRecoveryCode(
+      this.attempt(principal, meta),
+      recoveryCode,
+      'sign-in',
+      (tx) => this.rotatePendingSession(tx, principal, false, meta, null),
     );
   }
 

@@ -31,6 +31,9 @@ export interface CodeAttempt {
 
 type Outcome<T> = { ok: true; value: T } | { ok: false };
 
+/** What a recovery code is used for: the login's code step, or turning 2FA off. */
+export type RecoveryCodeUse = 'sign-in' | 'turn-off';
+
 /** Work that must happen exactly when a code is accepted, in the transaction that accepts it. */
 export type OnAccepted<T> = (tx: EntityManager) => Promise<T>;
 
@@ -113,6 +116,7 @@ export class CodeVerifier {
   async verifyRecoveryCode<T = void>(
     attempt: CodeAttempt,
     input: string,
+    use: RecoveryCodeUse,
     onAccepted: OnAccepted<T> = nothing as OnAccepted<T>,
   ): Promise<T> {
     const outcome = await this.transactions.run(async (tx): Promise<Outcome<T>> => {
@@ -133,10 +137,14 @@ export class CodeVerifier {
         return { ok: false };
       }
       await this.resetFailures(tx, attempt.user.id);
-      await this.outbox.enqueue(tx, 'recovery-code-used', attempt.user.email, {
-        name: attempt.user.name,
-        usedAt: now.toISOString(),
-      });
+      // A code that turns 2FA off is told of by the deactivation mail, which says that every
+      // code is gone; this one would ask the user to renew a set that no longer exists.
+      if (use === 'sign-in') {
+        await this.outbox.enqueue(tx, 'recovery-code-used', attempt.user.email, {
+          name: attempt.user.name,
+          usedAt: now.toISOString(),
+        });
+      }
       await this.audit.record(
         {
           event: 'two_factor.recovery_code_used',
@@ -144,6 +152,7 @@ export class CodeVerifier {
           targetUserId: attempt.user.id,
           clientId: attempt.clientId,
           ip: attempt.ip,
+          details: { use },
         },
         tx,
       );

@@ -191,7 +191,7 @@ export class TwoFactorService {
     if (proof.code !== undefined) {
       await this.verifier.verifyTotp(attempt, proof.code, 'active');
     } else {
-      await this.verifier.verifyRecoveryCode(attempt, proof.recoveryCode ?? '');
+      await this.verifier.verifyRecoveryCode(attempt, proof.recoveryCode ?? '', 'turn-off');
     }
 
     const { user } = principal;
