@@ -18,7 +18,9 @@ async function bootstrap(): Promise<void> {
   }
 
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register({ env }), {
-    bufferLogs: false,
+    // Lines logged while the application is assembled (the development key warning) wait for
+    // the structured logger; on a failed start Nest writes them out as they are.
+    bufferLogs: true,
     bodyParser: false,
   });
   configureApp(app, env);
