@@ -383,6 +383,16 @@ describe('input validation', () => {
           'clientId: must be an integer',
         ],
         [
+          'userId past every id',
+          () => t.http.get('/admin/audit-events?userId=99999999999999999999').set(asAdmin),
+          'userId: must be at most 2147483647',
+        ],
+        [
+          'page past every number',
+          () => t.http.get(`/admin/users?page=-${'9'.repeat(400)}`).set(asAdmin),
+          'page: must be at least 1',
+        ],
+        [
           'userId=abc',
           () => t.http.get('/admin/audit-events?userId=abc').set(asAdmin),
           'userId: must be an integer',
