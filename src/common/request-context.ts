@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { Request } from 'express';
 
 import type { Client } from '../clients/client.entity';
@@ -39,8 +40,20 @@ export function clientIp(request: Request): string | null {
   return (request.ip ?? request.socket.remoteAddress ?? null)?.slice(0, 64) ?? null;
 }
 
-export function userAgent(request: Request): string | null {
-  const value = request.headers['user-agent'];
+const USER_AGENT_MAX_LENGTH = 255;
 
-  return typeof value === 'string' ? value.slice(0, 255) : null;
+/**
+ * The User-Agent, as the browser sent it: Node reads header bytes as Latin-1, so UTF-8 bytes
+ * (a device name with accents) are decoded as UTF-8 when they are valid UTF-8. At most 255
+ * characters, cut between characters, never inside one.
+ */
+export function userAgent(request: Pick<Request, 'headers'>): string | null {
+  const value = request.headers['user-agent'];
+  if (typeof value !== 'string') {
+    return null;
+  }
+  const bytes = Buffer.from(value, 'latin1');
+  const text = isUtf8(bytes) ? bytes.toString('utf8') : value;
+
+  return [...text].slice(0, USER_AGENT_MAX_LENGTH).join('');
 }
