@@ -2,6 +2,8 @@ import jsQR from 'jsqr';
 import { randomBytes } from 'node:crypto';
 import { PNG } from 'pngjs';
 
+import { AuditEvent } from '../src/audit/audit-event.entity';
+import { MailOutboxService } from '../src/notifications/mail-outbox.service';
 import { RecoveryCode } from '../src/two-factor/recovery-code.entity';
 import { TrustedDevice } from '../src/two-factor/trusted-device.entity';
 import { SecretCipher } from '../src/two-factor/secret-cipher';
@@ -370,6 +372,49 @@ describe('two-factor setup, confirmation and deactivation', () => {
 
       expect(answer.status).toBe(409);
       expect(answer.body.error).toBe('two_factor_not_active');
+    });
+
+    it('uses up no code when turning 2FA off fails: the code and 2FA stay', async () => {
+      const { user, token, recoveryCodes } = await createTwoFactorUser(t, { clientId });
+      const spy = jest
+        .spyOn(MailOutboxService.prototype, 'enqueue')
+        .mockRejectedValueOnce(new Error('the outbox is unreachable'));
+
+      let answer;
+      try {
+        answer = await deactivate(t, token, { recoveryCode: recoveryCodes[0] });
+      } finally {
+        spy.mockRestore();
+      }
+
+      expect(answer.status).toBeGreaterThanOrEqual(500);
+      expect((await t.http.get('/me').set(bearer(token))).body.twoFactor).toMatchObject({
+        active: true,
+        recoveryCodesLeft: 10,
+      });
+      const recovered = await t.http
+        .post('/auth/recovery')
+        .set(bearer(await pendingToken(t, user.email)))
+        .send({ recoveryCode: recoveryCodes[0] });
+      expect(recovered.status).toBe(200);
+    });
+
+    it('turns 2FA off once when a code and a recovery code race to do it', async () => {
+      const { user, token, secret, recoveryCodes } = await createTwoFactorUser(t, { clientId });
+
+      const answers = await Promise.all([
+        deactivate(t, token, { code: currentCode(t, secret) }),
+        deactivate(t, token, { recoveryCode: recoveryCodes[0] }),
+      ]);
+
+      expect(answers.filter((answer) => answer.status === 204)).toHaveLength(1);
+      const mails = (await outboxMails(t, user.email)).map((mail) => mail.template);
+      expect(mails.filter((template) => template === 'two-factor-deactivated')).toHaveLength(1);
+      expect(
+        await t.dataSource
+          .getRepository(AuditEvent)
+          .countBy({ event: 'two_factor.deactivated', targetUserId: user.id }),
+      ).toBe(1);
     });
 
     it('lets the user activate 2FA again afterwards, with a new secret', async () => {

@@ -177,7 +177,11 @@ export class TwoFactorService {
     return codes;
   }
 
-  /** Deactivates the caller's own 2FA with a current code or a recovery code. */
+  /**
+   * Deactivates the caller's own 2FA with a current code or a recovery code, in the
+   * transaction that accepts the code: a code is used up only if 2FA goes with it, and of two
+   * deactivations racing with two valid proofs, one turns 2FA off and the other answers 409.
+   */
   async deactivateOwn(
     principal: Principal,
     proof: { code?: string; recoveryCode?: string },
@@ -188,32 +192,37 @@ export class TwoFactorService {
       throw TwoFactorException.notActive();
     }
     const attempt = this.attempt(principal, ip);
+    const turnOff = (tx: EntityManager) => this.turnOffOwn(tx, principal, ip);
     if (proof.code !== undefined) {
-      await this.verifier.verifyTotp(attempt, proof.code, 'active');
+      await this.verifier.verifyTotp(attempt, proof.code, 'active', turnOff);
     } else {
-      await this.verifier.verifyRecoveryCode(attempt, proof.recoveryCode ?? '', 'turn-off');
-    }
-
-    const { user } = principal;
-    await this.transactions.run(async (tx) => {
-      const devicesRevoked = await this.removeTwoFactor(tx, user.id);
-      await this.sessions.endAllForUser(tx, user.id, principal.session.id);
-      await this.policy.holdToSetupIfRequired(tx, user.id, factsOf(principal));
-      await this.outbox.enqueue(tx, 'two-factor-deactivated', user.email, {
-        name: user.name,
-        deactivatedAt: this.clock.now().toISOString(),
-      });
-      await this.audit.record(
-        {
-          event: 'two_factor.deactivated',
-          ...this.context(principal, ip),
-          details: { by: 'self' },
-        },
-        tx,
+      await this.verifier.verifyRecoveryCode(
+        attempt,
+        proof.recoveryCode ?? '',
+        'turn-off',
+        turnOff,
       );
-      await this.recordDevicesRevoked(tx, devicesRevoked, this.context(principal, ip));
+    }
+    this.logger.log(
+      { userId: principal.user.id, clientId: principal.activeClient.id },
+      '2FA deactivated',
+    );
+  }
+
+  private async turnOffOwn(tx: EntityManager, principal: Principal, ip: string | null) {
+    const { user } = principal;
+    const devicesRevoked = await this.removeTwoFactor(tx, user.id);
+    await this.sessions.endAllForUser(tx, user.id, principal.session.id);
+    await this.policy.holdToSetupIfRequired(tx, user.id, factsOf(principal));
+    await this.outbox.enqueue(tx, 'two-factor-deactivated', user.email, {
+      name: user.name,
+      deactivatedAt: this.clock.now().toISOString(),
     });
-    this.logger.log({ userId: user.id, clientId: principal.activeClient.id }, '2FA deactivated');
+    await this.audit.record(
+      { event: 'two_factor.deactivated', ...this.context(principal, ip), details: { by: 'self' } },
+      tx,
+    );
+    await this.recordDevicesRevoked(tx, devicesRevoked, this.context(principal, ip));
   }
 
   /** Replaces the recovery codes after a valid TOTP code. */
@@ -302,12 +311,16 @@ export class TwoFactorService {
     return affectedRows(result);
   }
 
-  /** Removes the secret, the recovery codes, the trusted devices and a code lock; returns devices revoked. */
+  /**
+   * Removes the secret, the recovery codes, the trusted devices and a code lock; returns the
+   * devices revoked. Only while 2FA is still active (a conditional UPDATE): otherwise 409
+   * `two_factor_not_active`, so racing removals remove, mail and audit once.
+   */
   private async removeTwoFactor(tx: EntityManager, userId: number): Promise<number> {
-    await tx.update(
-      TwoFactorCredential,
-      { userId },
-      {
+    const removed = await tx
+      .createQueryBuilder()
+      .update(TwoFactorCredential)
+      .set({
         secretCiphertext: null,
         activatedAt: null,
         pendingSecretCiphertext: null,
@@ -318,8 +331,12 @@ export class TwoFactorService {
         failedAttempts: 0,
         lockedUntil: null,
         updatedAt: this.clock.now(),
-      },
-    );
+      })
+      .where('user_id = :userId AND secret_ciphertext IS NOT NULL', { userId })
+      .execute();
+    if (affectedRows(removed) !== 1) {
+      throw TwoFactorException.notActive();
+    }
     await tx.delete(RecoveryCode, { userId });
 
     return this.trustedDevices.revokeAll(tx, userId);
