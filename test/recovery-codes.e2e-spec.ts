@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 
+import { AuditService } from '../src/audit/audit.service';
 import { RecoveryCode } from '../src/two-factor/recovery-code.entity';
 import {
   bearer,
@@ -146,6 +147,58 @@ describe('recovery codes', () => {
   });
 
   describe('POST /me/two-factor/recovery-codes', () => {
+    it('uses up no code when the renewal fails: the old set stays and the code still works', async () => {
+      const { user, token, secret, recoveryCodes } = await createTwoFactorUser(t, { clientId });
+      const record = AuditService.prototype.record;
+      const spy = jest.spyOn(AuditService.prototype, 'record').mockImplementation(function (
+        this: AuditService,
+        entry,
+        manager,
+      ) {
+        if (entry.event === 'two_factor.recovery_codes_renewed') {
+          return Promise.reject(new Error('the audit log is unreachable'));
+        }
+        return record.call(this, entry, manager);
+      });
+      const code = currentCode(t, secret);
+
+      let failed;
+      try {
+        failed = await renew(token, code);
+      } finally {
+        spy.mockRestore();
+      }
+      const kept = await t.dataSource.getRepository(RecoveryCode).findBy({ userId: user.id });
+      const again = await renew(token, code);
+
+      expect(failed.status).toBeGreaterThanOrEqual(500);
+      expect(kept.map((row) => row.codeHash).sort()).toEqual(
+        recoveryCodes
+          .map((old) => createHash('sha256').update(old.replace(/-/g, '')).digest('hex'))
+          .sort(),
+      );
+      expect(again.status).toBe(200);
+    });
+
+    it('leaves no codes behind when a renewal races a deactivation', async () => {
+      const { user, token, secret } = await createTwoFactorUser(t, { clientId });
+      // Two unused steps: the renewal's the older, so the deactivation is accepted whichever
+      // request runs first.
+      t.clock.advance(STEP);
+
+      const [renewed, deactivated] = await Promise.all([
+        renew(token, currentCode(t, secret, -1)),
+        t.http
+          .delete('/me/two-factor')
+          .set(bearer(token))
+          .send({ code: currentCode(t, secret) }),
+      ]);
+
+      expect(deactivated.status).toBe(204);
+      expect([200, 401, 409]).toContain(renewed.status);
+      expect(await t.dataSource.getRepository(RecoveryCode).countBy({ userId: user.id })).toBe(0);
+    });
+
     it('replaces the whole set for a valid code: the old codes stop working, the new ones work', async () => {
       const {
         user,

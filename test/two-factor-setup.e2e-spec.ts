@@ -217,6 +217,28 @@ describe('two-factor setup, confirmation and deactivation', () => {
   });
 
   describe('POST /me/two-factor/confirm', () => {
+    it('uses up no code when the confirmation fails: the same code confirms afterwards', async () => {
+      const { token } = await loggedInUser();
+      const { secret } = (await startSetup(t, token)).body as SetupAnswer;
+      const code = currentCode(t, secret);
+      const spy = jest
+        .spyOn(MailOutboxService.prototype, 'enqueue')
+        .mockRejectedValueOnce(new Error('the outbox is unreachable'));
+
+      let failed;
+      try {
+        failed = await confirm(t, token, code);
+      } finally {
+        spy.mockRestore();
+      }
+      const inactive = (await t.http.get('/me').set(bearer(token))).body.twoFactor.active;
+      const again = await confirm(t, token, code);
+
+      expect(failed.status).toBeGreaterThanOrEqual(500);
+      expect(inactive).toBe(false);
+      expect(again.status).toBe(200);
+    });
+
     it('activates 2FA and answers 10 distinct recovery codes', async () => {
       const { user, token } = await loggedInUser();
       const { secret } = (await startSetup(t, token)).body as SetupAnswer;

@@ -98,7 +98,10 @@ export class CodeVerifier {
           : TwoFactorException.noPendingSetup();
       }
       const step = this.totp.findMatchingStep(this.decrypt(ciphertext, attempt.user.id), code, now);
-      if (step !== null && (await this.consumeStep(tx, attempt.user.id, step, now))) {
+      if (
+        step !== null &&
+        (await this.consumeStep(tx, attempt.user.id, step, now, secret, ciphertext))
+      ) {
         return { ok: true, value: await onAccepted(tx) };
       }
       await this.recordFailure(tx, attempt, now);
@@ -211,19 +214,27 @@ export class CodeVerifier {
     return credential;
   }
 
+  /**
+   * The replay barrier: of two requests with the same step, one changes the row. The code is
+   * accepted only while the secret it matched is still the one stored, so a code checked
+   * against a secret that a concurrent deactivation, reset or new setup just replaced changes
+   * nothing and its work (`onAccepted`) does not run.
+   */
   private async consumeStep(
     tx: EntityManager,
     userId: number,
     step: number,
     now: Date,
+    secret: CodeSecret,
+    ciphertext: string,
   ): Promise<boolean> {
-    // The replay barrier: of two requests with the same step, one changes the row.
+    const column = secret === 'active' ? 'secret_ciphertext' : 'pending_secret_ciphertext';
     const changed = await this.statements.execute(
       tx,
       'UPDATE two_factor_credentials SET last_used_step = ?, failed_attempts = 0, updated_at = ? ' +
         'WHERE user_id = ? AND (last_used_step IS NULL OR last_used_step < ?) ' +
-        'AND (locked_until IS NULL OR locked_until <= ?)',
-      [step, now, userId, step, now],
+        `AND (locked_until IS NULL OR locked_until <= ?) AND ${column} = ?`,
+      [step, now, userId, step, now, ciphertext],
     );
 
     return changed === 1;

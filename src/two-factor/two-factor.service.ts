@@ -134,10 +134,9 @@ export class TwoFactorService {
     ) {
       throw TwoFactorException.noPendingSetup();
     }
-    await this.verifier.verifyTotp(this.attempt(principal, ip), code, 'pending');
-
     const codes = this.generator.generate(RECOVERY_CODE_COUNT);
-    await this.transactions.run(async (tx) => {
+    // In the transaction that accepts the code: a confirmation that fails uses up no code.
+    await this.verifier.verifyTotp(this.attempt(principal, ip), code, 'pending', async (tx) => {
       // Activates exactly the secret that was verified, unless a new setup replaced it.
       const activated = await tx
         .createQueryBuilder()
@@ -235,9 +234,10 @@ export class TwoFactorService {
     if (!principal.twoFactorActive) {
       throw TwoFactorException.notActive();
     }
-    await this.verifier.verifyTotp(this.attempt(principal, ip), code, 'active');
     const codes = this.generator.generate(RECOVERY_CODE_COUNT);
-    await this.transactions.run(async (tx) => {
+    // In the transaction that accepts the code, which holds only while 2FA is on: a renewal
+    // racing a deactivation cannot leave codes behind for a user without 2FA.
+    await this.verifier.verifyTotp(this.attempt(principal, ip), code, 'active', async (tx) => {
       await this.replaceRecoveryCodes(tx, principal.user.id, codes);
       await this.audit.record(
         { event: 'two_factor.recovery_codes_renewed', ...this.context(principal, ip) },
