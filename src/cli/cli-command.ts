@@ -2,7 +2,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 
-import { describeValidationErrors, joinProblems } from '../common/validation';
+import { STRICT_VALIDATION, describeValidationErrors, joinProblems } from '../common/validation';
 
 export type OptionSpec = Record<
   string,
@@ -58,12 +58,7 @@ export function integerOption(options: ParsedOptions, name: string): number | un
  */
 export function validInput<T extends object>(type: new () => T, given: Record<string, unknown>): T {
   const input = plainToInstance(type, given);
-  const errors = validateSync(input, {
-    whitelist: true,
-    forbidNonWhitelisted: true,
-    stopAtFirstError: false,
-    validationError: { target: false, value: true },
-  });
+  const errors = validateSync(input, STRICT_VALIDATION);
   if (errors.length > 0) {
     throw new CliUsageError(joinProblems(describeValidationErrors(errors)));
   }

@@ -107,6 +107,7 @@ export const createUserCommand: CliCommand = {
     }
   },
 };
+
 export const resetTwoFactorCommand: CliCommand = {
   name: 'two-factor:reset',
   description: "Reset a user's 2FA (for a lone administrator who lost phone and recovery codes)",

@@ -1,4 +1,4 @@
-import { CallHandler, ExecutionContext, Injectable, NestInterceptor, Type } from '@nestjs/common';
+import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import type { Request } from 'express';
@@ -6,23 +6,10 @@ import type { Observable } from 'rxjs';
 
 import { CommonException } from './common.exception';
 import { joinProblems } from './validation';
+import { UNKNOWN_FIELD } from './validation-reasons';
 
-/** The kinds of input a route declares with `@Body()` and `@Query()`. */
-function declaredInputs(controller: Type, handler: string): Set<RouteParamtypes> {
-  const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, handler) ?? {}) as Record<
-    string,
-    unknown
-  >;
-
-  return new Set(Object.keys(args).map((key) => Number(key.split(':')[0]) as RouteParamtypes));
-}
-
-function isEmpty(body: unknown): boolean {
-  return (
-    body === undefined ||
-    (typeof body === 'object' && body !== null && !Array.isArray(body) && !Object.keys(body).length)
-  );
-}
+const unknownFields = (names: string[]): string =>
+  joinProblems(names.map((name) => `${name}: ${UNKNOWN_FIELD}`));
 
 /**
  * Unknown fields are refused on every route, also on those that take no body or no query:
@@ -31,7 +18,8 @@ function isEmpty(body: unknown): boolean {
  */
 @Injectable()
 export class UndeclaredInputInterceptor implements NestInterceptor {
-  private readonly declared = new Map<string, Set<RouteParamtypes>>();
+  // What each handler declares with `@Body()` and `@Query()`, read once from Nest's metadata.
+  private readonly declared = new WeakMap<object, Set<RouteParamtypes>>();
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() === 'http') {
@@ -42,26 +30,34 @@ export class UndeclaredInputInterceptor implements NestInterceptor {
   }
 
   private check(context: ExecutionContext): void {
-    const controller = context.getClass();
-    const handler = context.getHandler().name;
-    const key = `${controller.name}.${handler}`;
-    let inputs = this.declared.get(key);
-    if (!inputs) {
-      inputs = declaredInputs(controller, handler);
-      this.declared.set(key, inputs);
-    }
+    const inputs = this.inputsOf(context);
     const request = context.switchToHttp().getRequest<Request>();
-    if (!inputs.has(RouteParamtypes.BODY) && !isEmpty(request.body)) {
-      const body: unknown = request.body;
-      throw CommonException.validation(
-        typeof body === 'object' && body !== null && !Array.isArray(body)
-          ? joinProblems(Object.keys(body).map((name) => `${name}: unknown field`))
-          : 'body: this route takes no body',
-      );
+    const body: unknown = request.body;
+    if (!inputs.has(RouteParamtypes.BODY) && body !== undefined) {
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+        throw CommonException.validation('body: this route takes no body');
+      }
+      const fields = Object.keys(body);
+      if (fields.length > 0) {
+        throw CommonException.validation(unknownFields(fields));
+      }
     }
-    const query = Object.keys(request.query);
-    if (!inputs.has(RouteParamtypes.QUERY) && query.length > 0) {
-      throw CommonException.validation(joinProblems(query.map((name) => `${name}: unknown field`)));
+    const parameters = Object.keys(request.query);
+    if (!inputs.has(RouteParamtypes.QUERY) && parameters.length > 0) {
+      throw CommonException.validation(unknownFields(parameters));
     }
+  }
+
+  private inputsOf(context: ExecutionContext): Set<RouteParamtypes> {
+    const handler = context.getHandler();
+    let inputs = this.declared.get(handler);
+    if (!inputs) {
+      const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, context.getClass(), handler.name) ??
+        {}) as Record<string, unknown>;
+      inputs = new Set(Object.keys(args).map((key) => Number(key.split(':')[0])));
+      this.declared.set(handler, inputs);
+    }
+
+    return inputs;
   }
 }

@@ -16,6 +16,9 @@ const KIND_CHECKS = [
 // class-validator's name for a property the whitelist refuses ("property x should not exist").
 const NOT_DECLARED = 'whitelistValidation';
 
+/** The reason given for a field no route declares. */
+export const UNKNOWN_FIELD = 'unknown field';
+
 /**
  * The one reason to give for a field that failed several checks, without the field's name
  * (the caller writes "field: reason"): "is required" for a field left out (optional fields are
@@ -31,7 +34,7 @@ export function mainReason(
     return [];
   }
   if (NOT_DECLARED in constraints) {
-    return ['unknown field'];
+    return [UNKNOWN_FIELD];
   }
   if (error.value === undefined) {
     return ['is required'];

@@ -5,6 +5,7 @@ import {
   ValidationError,
   ValidationPipe,
 } from '@nestjs/common';
+import type { ValidatorOptions } from 'class-validator';
 import { isUtf8 } from 'node:buffer';
 
 import type { NextFunction, Request, Response } from 'express';
@@ -79,6 +80,16 @@ export function findUnreadableInput(input: unknown, name: string): string | null
   return null;
 }
 
+/** The rules every DTO is checked under: the API's pipe and the command line's input. */
+export const STRICT_VALIDATION = {
+  whitelist: true,
+  forbidNonWhitelisted: true,
+  forbidUnknownValues: true,
+  stopAtFirstError: false,
+  // Values are kept to tell a field left out from a wrong one; messages never repeat them.
+  validationError: { target: false, value: true },
+} satisfies ValidatorOptions;
+
 /**
  * Validates bodies and queries against their DTOs: unknown fields are refused, a body must
  * be a JSON object, and the message names each bad field.
@@ -87,13 +98,8 @@ export function findUnreadableInput(input: unknown, name: string): string | null
 export class StrictValidationPipe extends ValidationPipe {
   constructor() {
     super({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      forbidUnknownValues: true,
+      ...STRICT_VALIDATION,
       transform: true,
-      stopAtFirstError: false,
-      // Values are kept to tell a field left out from a wrong one; messages never repeat them.
-      validationError: { target: false, value: true },
       exceptionFactory: (errors) =>
         CommonException.validation(joinProblems(describeValidationErrors(errors))),
     });

@@ -259,10 +259,7 @@ export class TwoFactorService {
     manager?: EntityManager,
   ): Promise<void> {
     const work = async (tx: EntityManager): Promise<void> => {
-      const credential = await tx.findOneBy(TwoFactorCredential, { userId: target.id });
-      if (!credential?.secretCiphertext) {
-        throw TwoFactorException.notActive();
-      }
+      // Throws not_active when there is no 2FA to remove.
       const devicesRevoked = await this.removeTwoFactor(tx, target.id);
       await this.sessions.endAllForUser(tx, target.id);
       await this.policy.holdToSetupIfRequired(tx, target.id, {

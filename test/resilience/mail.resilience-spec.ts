@@ -12,32 +12,9 @@ import { Cluster } from './support/cluster';
 import { figure } from './support/figures';
 import { HttpAnswer, expectStatus, sleep } from './support/http';
 import { ArrivedMail } from './support/mail-listener';
-import { TestDatabase } from './support/mariadb';
-import { seedClient, seedUsers } from './support/seed';
+import { enqueueMails, seedClient, seedUsers } from './support/seed';
 
 const REMINDER_SUBJECT = 'Reminder: set up two-factor authentication';
-
-/** Mail rows written straight into the outbox, as a burst of changes would leave them. */
-async function enqueueMails(db: TestDatabase, recipients: string[]): Promise<void> {
-  const now = new Date();
-  const rows = recipients.map((recipient) => [
-    'two-factor-locked',
-    recipient,
-    JSON.stringify({ name: 'Queued', lockedUntil: now.toISOString() }),
-    'pending',
-    0,
-    now,
-    null,
-    null,
-    null,
-    now,
-    null,
-  ]);
-  await db.query(
-    'INSERT INTO mail_outbox (template, recipient, payload, status, attempts, next_attempt_at, claim_token, claim_expires_at, last_error, created_at, sent_at) VALUES ?',
-    [rows],
-  );
-}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -69,7 +46,7 @@ describe('mail with three instances sending', () => {
   it('delivers every queued mail exactly once with the sender running on all three', async () => {
     const recipients = Array.from({ length: 300 }, (_, i) => `queued-${i}@sender.test`);
     const mine = to(new Set(recipients));
-    await enqueueMails(cluster.db, recipients);
+    await enqueueMails(cluster.db, recipients, 'Queued');
 
     const arrived = await cluster.mail.waitFor((mails) => mine(mails).length >= 300, 90_000);
     // A little longer: a second copy would come now.
@@ -282,7 +259,7 @@ describe('mail with three instances sending', () => {
     const recipients = Array.from({ length: 60 }, (_, i) => `killed-${i}@kill.test`);
     const mine = to(new Set(recipients));
     cluster.mail.acceptDelayMs = 250;
-    await enqueueMails(cluster.db, recipients);
+    await enqueueMails(cluster.db, recipients, 'Queued');
     await cluster.mail.waitFor((mails) => mine(mails).length >= 6, 60_000);
 
     const victim = cluster.instances[1];

@@ -2,6 +2,7 @@ import { PASSWORD, adminToken, createUser } from './support/accounts';
 import { Cluster } from './support/cluster';
 import { figure } from './support/figures';
 import { HttpAnswer, sleep } from './support/http';
+import { enqueueMails } from './support/seed';
 
 describe('graceful shutdown on SIGTERM', () => {
   let cluster: Cluster;
@@ -21,26 +22,8 @@ describe('graceful shutdown on SIGTERM', () => {
     const users = await Promise.all(Array.from({ length: 5 }, () => createUser(instance, admin)));
     // A slow mail server, so the sender is in the middle of a batch at the signal.
     cluster.mail.acceptDelayMs = 400;
-    const now = new Date();
     const recipients = Array.from({ length: 30 }, (_, i) => `shutdown-${i}@shutdown.test`);
-    await cluster.db.query(
-      'INSERT INTO mail_outbox (template, recipient, payload, status, attempts, next_attempt_at, claim_token, claim_expires_at, last_error, created_at, sent_at) VALUES ?',
-      [
-        recipients.map((recipient) => [
-          'two-factor-locked',
-          recipient,
-          JSON.stringify({ name: 'Shutdown', lockedUntil: now.toISOString() }),
-          'pending',
-          0,
-          now,
-          null,
-          null,
-          null,
-          now,
-          null,
-        ]),
-      ],
-    );
+    await enqueueMails(cluster.db, recipients, 'Shutdown');
     await cluster.mail.waitFor((mails) => mails.length >= 2, 30_000);
 
     // Logins in flight (each waits for argon2), then the signal.

@@ -13,6 +13,32 @@ export function sharedPasswordHash(): Promise<string> {
   return passwordHash;
 }
 
+/** Mail rows written straight into the outbox, as a burst of changes would leave them. */
+export async function enqueueMails(
+  db: TestDatabase,
+  recipients: string[],
+  name: string,
+): Promise<void> {
+  const now = new Date();
+  const rows = recipients.map((recipient) => [
+    'two-factor-locked',
+    recipient,
+    JSON.stringify({ name, lockedUntil: now.toISOString() }),
+    'pending',
+    0,
+    now,
+    null,
+    null,
+    null,
+    now,
+    null,
+  ]);
+  await db.query(
+    'INSERT INTO mail_outbox (template, recipient, payload, status, attempts, next_attempt_at, claim_token, claim_expires_at, last_error, created_at, sent_at) VALUES ?',
+    [rows],
+  );
+}
+
 /** A client written straight into the database (there is no route that creates clients). */
 export async function seedClient(
   db: TestDatabase,
