@@ -591,6 +591,32 @@ describe('administration of users', () => {
       });
     });
 
+    it('takes a code of the new secret in the time step the old secret was last used in', async () => {
+      const client = await createClient(t);
+      const admin = await createAdministrator(t, client.id);
+      const user = await createUser(t, { clientId: client.id });
+      const { secret } = await activateTwoFactor(t, await loginToken(t, user.email));
+      const pending = await loginToken(t, user.email);
+      await t.http
+        .post('/auth/two-factor')
+        .set(bearer(pending))
+        .send({ code: totpCode(secret, t.clock.now()) });
+
+      // Reset and set up again within the same 30 seconds: the step is one of the old secret.
+      await t.http.delete(`/admin/users/${user.id}/two-factor`).set(bearer(admin.token));
+      const token = await loginToken(t, user.email);
+      const setup = await t.http
+        .post('/me/two-factor/setup')
+        .set(bearer(token))
+        .send({ password: DEFAULT_PASSWORD });
+      const confirm = await t.http
+        .post('/me/two-factor/confirm')
+        .set(bearer(token))
+        .send({ code: totpCode(setup.body.secret as string, t.clock.now()) });
+
+      expect(confirm.status).toBe(200);
+    });
+
     it('refuses the own account with 403 cannot_deactivate_own_two_factor', async () => {
       const client = await createClient(t);
       const user = await createUser(t, { clientId: client.id, admin: true });

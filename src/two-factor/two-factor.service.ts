@@ -322,9 +322,10 @@ export class TwoFactorService {
         activatedAt: null,
         pendingSecretCiphertext: null,
         pendingExpiresAt: null,
-        // The wrong-code count belongs to the secret that goes: a reset is the way back for a
-        // user locked out of their codes, so the new setup starts unlocked. The last used step
-        // stays (steps only ever go up).
+        // The replay barrier and the wrong-code count belong to the secret that goes: a code
+        // of the next secret is new in any time step (codes of this one are refused with it),
+        // and a reset is the way back for a user locked out of their codes.
+        lastUsedStep: null,
         failedAttempts: 0,
         lockedUntil: null,
         updatedAt: this.clock.now(),
