@@ -370,8 +370,29 @@ describe('enforcement job', () => {
 
   it('works in one of two runs started at once; the other skips', async () => {
     const service = t.get(EnforcementService);
+    // The first run to take the lease waits inside it until the other has tried: a run over an
+    // empty database could otherwise end before the other one starts, and both would work.
+    let bothStarted = (): void => undefined;
+    const gate = new Promise<void>((resolve) => {
+      bothStarted = resolve;
+    });
+    const sendDue = DeadlineRemindersService.prototype.sendDue;
+    const spy = jest
+      .spyOn(DeadlineRemindersService.prototype, 'sendDue')
+      .mockImplementationOnce(async function (this: DeadlineRemindersService, ...args) {
+        await gate;
+        return sendDue.apply(this, args);
+      });
 
-    const outcomes = await Promise.all([service.run(), service.run()]);
+    let outcomes;
+    try {
+      const runs = [service.run(), service.run()];
+      await Promise.race(runs);
+      bothStarted();
+      outcomes = await Promise.all(runs);
+    } finally {
+      spy.mockRestore();
+    }
 
     expect(outcomes.map((outcome) => outcome.ran).sort()).toEqual([false, true]);
     expect(
